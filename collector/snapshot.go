@@ -1,0 +1,126 @@
+package collector
+
+import "time"
+
+// Snapshot is what one poll of one device saw. The collector emits it and
+// never touches it again; export and rules only read it.
+//
+// Its JSON form is the output of `nocagent poll --json`; fields are only ever
+// added, never renamed. Lists are empty, never null, when there is no data.
+type Snapshot struct {
+	Target    string    `json:"target"`           // host:port polled
+	Device    string    `json:"device,omitempty"` // inventory name, empty for ad-hoc polls
+	Time      time.Time `json:"time"`             // when the poll started
+	Reachable bool      `json:"reachable"`
+
+	System     System      `json:"system"`
+	Vendor     string      `json:"vendor"`
+	OS         string      `json:"os"`
+	Model      string      `json:"model"`  // the chassis's model, as on its label
+	Serial     string      `json:"serial"` // the chassis's serial, as on its label
+	Entities   []Entity    `json:"entities"`
+	Interfaces []Interface `json:"interfaces"`
+	CPU        []CPU       `json:"cpu"`
+	Memory     []Memory    `json:"memory"`
+	Sensors    []Sensor    `json:"sensors"`
+	Neighbors  []Neighbor  `json:"neighbors"`
+	Errors     []string    `json:"errors"`
+
+	// PollDuration is the wall time the poll took.
+	PollDuration time.Duration `json:"poll_duration_ns"`
+	// PDUs is how many SNMP requests the poll sent.
+	PDUs int `json:"pdus"`
+}
+
+// System is the SNMPv2-MIB system group.
+type System struct {
+	Name          string  `json:"name"`
+	Descr         string  `json:"descr"`
+	ObjectID      string  `json:"object_id"`
+	UptimeSeconds float64 `json:"uptime_seconds"`
+	Location      string  `json:"location"`
+	Contact       string  `json:"contact"`
+}
+
+// Entity is one ENTITY-MIB entPhysicalTable row.
+type Entity struct {
+	Index  int    `json:"index"`
+	Class  string `json:"class"` // chassis, module, port, powerSupply, fan, sensor, ...
+	Name   string `json:"name"`
+	Descr  string `json:"descr"`
+	Model  string `json:"model"`
+	Serial string `json:"serial"`
+}
+
+// Interface is one IF-MIB ifTable/ifXTable row. Counters are the 64-bit HC
+// values where the device offers them, else the 32-bit ones (see HC).
+type Interface struct {
+	Index        int    `json:"index"`
+	Name         string `json:"name"`
+	Descr        string `json:"descr"`
+	Alias        string `json:"alias"`
+	Type         string `json:"type"` // ifType name, e.g. ethernetCsmacd
+	MAC          string `json:"mac"`  // lower-case hex, colon separated
+	AdminStatus  string `json:"admin_status"`
+	OperStatus   string `json:"oper_status"`
+	SpeedBps     uint64 `json:"speed_bps"`
+	InOctets     uint64 `json:"in_octets"`
+	OutOctets    uint64 `json:"out_octets"`
+	InUcastPkts  uint64 `json:"in_ucast_pkts"`
+	OutUcastPkts uint64 `json:"out_ucast_pkts"`
+	InErrors     uint64 `json:"in_errors"`
+	OutErrors    uint64 `json:"out_errors"`
+	InDiscards   uint64 `json:"in_discards"`
+	OutDiscards  uint64 `json:"out_discards"`
+	// HC is true when the octet and packet counters are 64-bit.
+	HC bool `json:"hc"`
+	// Rates is nil on the first poll of an interface and after a counter
+	// discontinuity (reboot, wrap that cannot be told apart from a reset).
+	Rates *InterfaceRates `json:"rates,omitempty"`
+}
+
+// InterfaceRates are per-second rates derived from two consecutive polls.
+type InterfaceRates struct {
+	InBitsPerSec      float64 `json:"in_bps"`
+	OutBitsPerSec     float64 `json:"out_bps"`
+	InErrorsPerSec    float64 `json:"in_errors_per_sec"`
+	OutErrorsPerSec   float64 `json:"out_errors_per_sec"`
+	InDiscardsPerSec  float64 `json:"in_discards_per_sec"`
+	OutDiscardsPerSec float64 `json:"out_discards_per_sec"`
+	// Utilisation in percent of SpeedBps, the larger of in and out; 0 when
+	// the speed is unknown.
+	UtilPercent float64 `json:"util_percent"`
+}
+
+// CPU is one processor load reading.
+type CPU struct {
+	Name    string  `json:"name"`
+	Percent float64 `json:"percent"`
+}
+
+// Memory is one memory pool or storage area.
+type Memory struct {
+	Name       string  `json:"name"`
+	UsedBytes  uint64  `json:"used_bytes"`
+	TotalBytes uint64  `json:"total_bytes"`
+	Percent    float64 `json:"percent"`
+}
+
+// Sensor is an environmental reading: temperature, fan, power supply.
+type Sensor struct {
+	Class  string  `json:"class"` // temperature, fan, power, voltage, ...
+	Name   string  `json:"name"`
+	Value  float64 `json:"value"`
+	Unit   string  `json:"unit"`   // celsius, rpm, volts, ...
+	Status string  `json:"status"` // ok, warning, failed, unknown
+}
+
+// Neighbor is a link partner learned from LLDP or CDP.
+type Neighbor struct {
+	Protocol        string `json:"protocol"` // lldp | cdp
+	LocalPort       string `json:"local_port"`
+	RemoteName      string `json:"remote_name"`
+	RemotePort      string `json:"remote_port"`
+	RemoteChassisID string `json:"remote_chassis_id"`
+	RemoteAddress   string `json:"remote_address"`
+}

@@ -1,0 +1,124 @@
+// Package inventory holds what the agent knows about the networks it watches:
+// devices, SNMP credentials, customers, contracts and sites, loaded from one
+// YAML file and validated before anything else starts.
+package inventory
+
+import "time"
+
+// Config is one inventory/configuration file after decoding and validation.
+type Config struct {
+	Agent       Agent        `yaml:"agent"`
+	Credentials []Credential `yaml:"credentials"`
+	Customers   []Customer   `yaml:"customers"`
+	Sites       []Site       `yaml:"sites"`
+	Devices     []Device     `yaml:"devices"`
+	// Rules lists rule files, relative to the config file's directory.
+	Rules     []string   `yaml:"rules"`
+	Notifiers []Notifier `yaml:"notifiers"`
+
+	// Path is the file the config was loaded from (not part of the YAML).
+	Path string `yaml:"-"`
+}
+
+// Agent holds process-wide settings.
+type Agent struct {
+	Listen       string        `yaml:"listen"`        // HTTP API and /metrics, default 127.0.0.1:9310
+	PollInterval time.Duration `yaml:"poll_interval"` // default 60s
+	PollTimeout  time.Duration `yaml:"poll_timeout"`  // per SNMP request, default 2s
+	Retries      int           `yaml:"retries"`       // SNMP retries, default 1
+	Workers      int           `yaml:"workers"`       // poll worker pool size, default 16
+	DataDir      string        `yaml:"data_dir"`      // SQLite and spools, default ./data
+}
+
+// SNMP versions accepted in Credential.Version.
+const (
+	SNMPv1  = "1"
+	SNMPv2c = "2c"
+	SNMPv3  = "3"
+)
+
+// Credential is a named SNMP credential profile. Its secret fields must never
+// be logged or returned by an API; use Redacted.
+type Credential struct {
+	Name      string `yaml:"name"`
+	Version   string `yaml:"version"`   // "1", "2c" or "3"
+	Community string `yaml:"community"` // v1/v2c
+
+	// SNMPv3 USM.
+	Username      string `yaml:"username"`
+	SecurityLevel string `yaml:"security_level"` // noAuthNoPriv | authNoPriv | authPriv
+	AuthProtocol  string `yaml:"auth_protocol"`  // MD5 SHA SHA224 SHA256 SHA384 SHA512
+	AuthKey       string `yaml:"auth_key"`
+	PrivProtocol  string `yaml:"priv_protocol"` // DES AES AES192 AES256 AES192C AES256C
+	PrivKey       string `yaml:"priv_key"`
+	ContextName   string `yaml:"context_name"`
+}
+
+// Redacted returns a copy with every secret replaced, safe to log or serve.
+func (c Credential) Redacted() Credential {
+	mask := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return "<redacted>"
+	}
+	c.Community = mask(c.Community)
+	c.AuthKey = mask(c.AuthKey)
+	c.PrivKey = mask(c.PrivKey)
+	return c
+}
+
+// Customer is a company whose network is watched under a service contract.
+type Customer struct {
+	ID       string    `yaml:"id"`
+	Name     string    `yaml:"name"`
+	Tier     string    `yaml:"tier"`     // gold | silver | bronze
+	Contract string    `yaml:"contract"` // contract id
+	Contacts []Contact `yaml:"contacts"`
+}
+
+// Contact is a person at a customer who receives notices.
+type Contact struct {
+	Name  string `yaml:"name"`
+	Email string `yaml:"email"`
+	Phone string `yaml:"phone"`
+	Role  string `yaml:"role"`
+}
+
+// Site is a physical location of devices.
+type Site struct {
+	ID       string `yaml:"id"`
+	Name     string `yaml:"name"`
+	Customer string `yaml:"customer"`
+	Address  string `yaml:"address"`
+}
+
+// Device roles.
+const (
+	RoleCore         = "core"
+	RoleDistribution = "distribution"
+	RoleAccess       = "access"
+	RoleEdge         = "edge"
+	RoleFirewall     = "firewall"
+)
+
+// Device is one polled network element.
+type Device struct {
+	Name       string   `yaml:"name"`
+	Address    string   `yaml:"address"` // host:port, port defaults to 161
+	Credential string   `yaml:"credential"`
+	Customer   string   `yaml:"customer"`
+	Site       string   `yaml:"site"`
+	Role       string   `yaml:"role"`
+	Upstream   []string `yaml:"upstream"`
+	Tags       []string `yaml:"tags"`
+	// PollInterval overrides Agent.PollInterval when non-zero.
+	PollInterval time.Duration `yaml:"poll_interval"`
+}
+
+// Notifier is a delivery channel for ticket events.
+type Notifier struct {
+	Name string `yaml:"name"`
+	Kind string `yaml:"kind"` // webhook
+	URL  string `yaml:"url"`
+}
