@@ -1,0 +1,207 @@
+package rules
+
+import (
+	"github.com/nocagent/nocagent/collector"
+)
+
+// The expression environments. Structs with expr tags, not maps: expr
+// resolves field indexes at compile time, so a run is a few reflect field
+// reads and no hashing. One environment type per scope, so that a device rule
+// naming iface fails to compile instead of failing at run time.
+
+type deviceVars struct {
+	Reachable     bool     `expr:"reachable"`
+	Name          string   `expr:"name"`
+	SysName       string   `expr:"sys_name"`
+	Vendor        string   `expr:"vendor"`
+	Model         string   `expr:"model"`
+	Serial        string   `expr:"serial"`
+	OS            string   `expr:"os"`
+	UptimeSeconds float64  `expr:"uptime_seconds"`
+	PollErrors    int      `expr:"poll_errors"`
+	Role          string   `expr:"role"`
+	Customer      string   `expr:"customer"`
+	Site          string   `expr:"site"`
+	Tier          string   `expr:"tier"`
+	Tags          []string `expr:"tags"`
+	Downstream    int      `expr:"downstream"`
+}
+
+type ifaceVars struct {
+	Index        int    `expr:"index"`
+	Name         string `expr:"name"`
+	Descr        string `expr:"descr"`
+	Alias        string `expr:"alias"`
+	Type         string `expr:"type"`
+	MAC          string `expr:"mac"`
+	AdminStatus  string `expr:"admin_status"`
+	OperStatus   string `expr:"oper_status"`
+	SpeedBps     uint64 `expr:"speed_bps"`
+	InOctets     uint64 `expr:"in_octets"`
+	OutOctets    uint64 `expr:"out_octets"`
+	InUcastPkts  uint64 `expr:"in_ucast_pkts"`
+	OutUcastPkts uint64 `expr:"out_ucast_pkts"`
+	InErrors     uint64 `expr:"in_errors"`
+	OutErrors    uint64 `expr:"out_errors"`
+	InDiscards   uint64 `expr:"in_discards"`
+	OutDiscards  uint64 `expr:"out_discards"`
+	HC           bool   `expr:"hc"`
+
+	HasRates          bool    `expr:"has_rates"`
+	InBps             float64 `expr:"in_bps"`
+	OutBps            float64 `expr:"out_bps"`
+	InErrorsPerSec    float64 `expr:"in_errors_per_sec"`
+	OutErrorsPerSec   float64 `expr:"out_errors_per_sec"`
+	InDiscardsPerSec  float64 `expr:"in_discards_per_sec"`
+	OutDiscardsPerSec float64 `expr:"out_discards_per_sec"`
+	UtilPercent       float64 `expr:"util_percent"`
+}
+
+// rateFields are the iface names that only mean something when the
+// collector could compute rates; see Rule.needsRates.
+var rateFields = map[string]bool{
+	"in_bps": true, "out_bps": true,
+	"in_errors_per_sec": true, "out_errors_per_sec": true,
+	"in_discards_per_sec": true, "out_discards_per_sec": true,
+	"util_percent": true,
+}
+
+type cpuVars struct {
+	Name    string  `expr:"name"`
+	Percent float64 `expr:"percent"`
+}
+
+type memoryVars struct {
+	Name       string  `expr:"name"`
+	UsedBytes  uint64  `expr:"used_bytes"`
+	TotalBytes uint64  `expr:"total_bytes"`
+	Percent    float64 `expr:"percent"`
+}
+
+type sensorVars struct {
+	Class  string  `expr:"class"`
+	Name   string  `expr:"name"`
+	Value  float64 `expr:"value"`
+	Unit   string  `expr:"unit"`
+	Status string  `expr:"status"`
+}
+
+type deviceEnv struct {
+	Device    deviceVars `expr:"device"`
+	Threshold float64    `expr:"threshold"`
+}
+
+type ifaceEnv struct {
+	Device    deviceVars `expr:"device"`
+	Iface     ifaceVars  `expr:"iface"`
+	Threshold float64    `expr:"threshold"`
+}
+
+type cpuEnv struct {
+	Device    deviceVars `expr:"device"`
+	CPU       cpuVars    `expr:"cpu"`
+	Threshold float64    `expr:"threshold"`
+}
+
+type memoryEnv struct {
+	Device    deviceVars `expr:"device"`
+	Memory    memoryVars `expr:"memory"`
+	Threshold float64    `expr:"threshold"`
+}
+
+type sensorEnv struct {
+	Device    deviceVars `expr:"device"`
+	Sensor    sensorVars `expr:"sensor"`
+	Threshold float64    `expr:"threshold"`
+}
+
+// envs is one reusable environment per scope. The engine fills it in place
+// and passes pointers to expr, so evaluating an instance copies a few words
+// instead of allocating a fresh environment.
+type envs struct {
+	device deviceEnv
+	iface  ifaceEnv
+	cpu    cpuEnv
+	memory memoryEnv
+	sensor sensorEnv
+}
+
+// compileEnv returns the zero environment expr type-checks a scope against.
+// It is a struct value, not a pointer: with a value expr compiles
+// "iface.admin_status" to one field load by index, while with a pointer it
+// fetches (and copies) the whole iface struct by name first. The engine
+// still passes pointers at run time, which the field loads dereference.
+func compileEnv(scope string) any {
+	switch scope {
+	case ScopeDevice:
+		return deviceEnv{}
+	case ScopeInterface:
+		return ifaceEnv{}
+	case ScopeCPU:
+		return cpuEnv{}
+	case ScopeMemory:
+		return memoryEnv{}
+	case ScopeSensor:
+		return sensorEnv{}
+	}
+	return nil
+}
+
+// setDevice fills the device part of every environment.
+func (e *envs) setDevice(name string, s *collector.Snapshot, t Target) {
+	d := deviceVars{
+		Reachable:     s.Reachable,
+		Name:          name,
+		SysName:       s.System.Name,
+		Vendor:        s.Vendor,
+		Model:         s.Model,
+		Serial:        s.Serial,
+		OS:            s.OS,
+		UptimeSeconds: s.System.UptimeSeconds,
+		PollErrors:    len(s.Errors),
+		Role:          t.Role,
+		Customer:      t.Customer,
+		Site:          t.Site,
+		Tier:          t.Tier,
+		Tags:          t.Tags,
+		Downstream:    t.Downstream,
+	}
+	e.device.Device = d
+	e.iface.Device = d
+	e.cpu.Device = d
+	e.memory.Device = d
+	e.sensor.Device = d
+}
+
+func (v *ifaceVars) set(i *collector.Interface) {
+	*v = ifaceVars{
+		Index:        i.Index,
+		Name:         i.Name,
+		Descr:        i.Descr,
+		Alias:        i.Alias,
+		Type:         i.Type,
+		MAC:          i.MAC,
+		AdminStatus:  i.AdminStatus,
+		OperStatus:   i.OperStatus,
+		SpeedBps:     i.SpeedBps,
+		InOctets:     i.InOctets,
+		OutOctets:    i.OutOctets,
+		InUcastPkts:  i.InUcastPkts,
+		OutUcastPkts: i.OutUcastPkts,
+		InErrors:     i.InErrors,
+		OutErrors:    i.OutErrors,
+		InDiscards:   i.InDiscards,
+		OutDiscards:  i.OutDiscards,
+		HC:           i.HC,
+	}
+	if r := i.Rates; r != nil {
+		v.HasRates = true
+		v.InBps = r.InBitsPerSec
+		v.OutBps = r.OutBitsPerSec
+		v.InErrorsPerSec = r.InErrorsPerSec
+		v.OutErrorsPerSec = r.OutErrorsPerSec
+		v.InDiscardsPerSec = r.InDiscardsPerSec
+		v.OutDiscardsPerSec = r.OutDiscardsPerSec
+		v.UtilPercent = r.UtilPercent
+	}
+}
