@@ -1,0 +1,389 @@
+package ticketing
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// DefaultReopenWindow is how long after monitoring resolved a ticket the same
+// fault returning reopens it instead of opening a new one.
+const DefaultReopenWindow = time.Hour
+
+// Options configure a Service. Zero values take the documented defaults.
+type Options struct {
+	Now    func() time.Time // default time.Now
+	Logger *slog.Logger     // default slog.Default()
+	// ReopenWindow defaults to DefaultReopenWindow; negative disables reopening.
+	ReopenWindow time.Duration
+	// Channels are the notification channels (e.g. "webhook") every
+	// notifying event is queued for; a Dispatcher needs a Sender for each.
+	Channels []string
+	// IDPrefix starts every human ticket id; default "NOC".
+	IDPrefix string
+}
+
+// Service runs the ticket lifecycle on top of a Store.
+type Service struct {
+	store  Store
+	now    func() time.Time
+	log    *slog.Logger
+	window time.Duration
+	chans  []string
+	prefix string
+}
+
+// NewService returns a Service storing tickets in store.
+func NewService(store Store, opts Options) *Service {
+	s := &Service{
+		store:  store,
+		now:    opts.Now,
+		log:    opts.Logger,
+		window: opts.ReopenWindow,
+		chans:  append([]string(nil), opts.Channels...),
+		prefix: opts.IDPrefix,
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.window == 0 {
+		s.window = DefaultReopenWindow
+	}
+	if s.prefix == "" {
+		s.prefix = "NOC"
+	}
+	return s
+}
+
+// IngestAction says what Ingest did with a signal.
+type IngestAction string
+
+// Ingest actions.
+const (
+	ActionOpened         IngestAction = "opened"          // a new ticket
+	ActionReopened       IngestAction = "reopened"        // the fault returned within the reopen window
+	ActionSymptomAdded   IngestAction = "symptom_added"   // attached to the open ticket
+	ActionDuplicate      IngestAction = "duplicate"       // already attached and firing: nothing changed
+	ActionSymptomCleared IngestAction = "symptom_cleared" // one symptom cleared, others still firing
+	ActionResolved       IngestAction = "resolved"        // the last firing symptom cleared
+	ActionIgnored        IngestAction = "ignored"         // a clear for nothing firing: nothing changed
+)
+
+// IngestResult is the decision Ingest took, with its reason, for logs and tests.
+type IngestResult struct {
+	Action         IngestAction
+	PriorityRaised bool
+}
+
+// DedupKey is the key of the one-open-ticket-per-(device, category) rule.
+// Categories cannot contain "/", so the key is unambiguous.
+func DedupKey(device, category string) string {
+	return device + "/" + category
+}
+
+// Ingest applies a monitoring signal: it opens, reopens, updates or resolves
+// the auto ticket for the signal's (device, category) and returns it as
+// stored. Every write, outbox messages included, happens in one transaction.
+// Returns EINVALID for a malformed signal. For ActionIgnored the returned
+// Ticket is empty.
+func (s *Service) Ingest(ctx context.Context, sig Signal) (Ticket, IngestResult, error) {
+	if err := validateSignal(sig); err != nil {
+		return Ticket{}, IngestResult{}, err
+	}
+	key := DedupKey(sig.Device.Name, sig.Category)
+	var (
+		t   Ticket
+		res IngestResult
+	)
+	err := s.store.WithTx(ctx, func(tx Tx) error {
+		// One now per transaction, so every row it writes agrees.
+		now := s.now().UTC()
+		if sig.At.IsZero() {
+			sig.At = now
+		}
+		var err error
+		if sig.Firing {
+			t, res, err = s.fire(ctx, tx, now, key, sig)
+		} else {
+			t, res, err = s.clear(ctx, tx, now, key, sig)
+		}
+		return err
+	})
+	if err != nil {
+		return Ticket{}, IngestResult{}, fmt.Errorf("ingest signal %s for %s: %w", sig.Fingerprint, key, err)
+	}
+	lvl := slog.LevelInfo
+	if res.Action == ActionDuplicate || res.Action == ActionIgnored {
+		lvl = slog.LevelDebug
+	}
+	s.log.Log(ctx, lvl, "signal ingested", "ticket", t.ID, "action", res.Action,
+		"priority_raised", res.PriorityRaised, "fingerprint", sig.Fingerprint,
+		"device", sig.Device.Name, "category", sig.Category, "firing", sig.Firing)
+	return t, res, nil
+}
+
+func validateSignal(sig Signal) error {
+	bad := func(what string, args ...any) error {
+		return Errorf(EINVALID, "invalid signal %q for device %q: %s",
+			sig.Fingerprint, sig.Device.Name, fmt.Sprintf(what, args...))
+	}
+	switch {
+	case strings.TrimSpace(sig.Fingerprint) == "":
+		return bad("fingerprint is empty")
+	case strings.TrimSpace(sig.Device.Name) == "":
+		return bad("device name is empty")
+	case strings.TrimSpace(sig.Category) == "":
+		return bad("category is empty")
+	case strings.Contains(sig.Category, "/"):
+		return bad("category %q contains '/'", sig.Category)
+	case sig.Firing && !Priority(sig.Priority).Valid():
+		return bad("priority %q is not one of P1..P4", sig.Priority)
+	}
+	return nil
+}
+
+// change collects what one ingest writes, so persisting is one place.
+type change struct {
+	t        *Ticket
+	seq      int64 // > 0: a new ticket to create
+	evidence []Evidence
+	cleared  []Evidence
+	events   []Event
+}
+
+func (c *change) event(now time.Time, actor string, kind EventKind, from, to, note string) {
+	ev := Event{Seq: len(c.t.Timeline) + 1, At: now, Actor: actor, Kind: kind, From: from, To: to, Note: note}
+	c.t.Timeline = append(c.t.Timeline, ev)
+	c.events = append(c.events, ev)
+}
+
+func (c *change) raise(now time.Time, p Priority, why string) bool {
+	if !p.Higher(c.t.Priority) {
+		return false
+	}
+	c.event(now, ActorMonitoring, KindPriorityRaised, string(c.t.Priority), string(p), why)
+	c.t.Priority = p
+	return true
+}
+
+func evidenceOf(sig Signal) Evidence {
+	return Evidence{
+		Fingerprint: sig.Fingerprint, Rule: sig.Rule, Instance: sig.Instance,
+		Severity: sig.Severity, Priority: Priority(sig.Priority),
+		Value: sig.Value, Threshold: sig.Threshold, Summary: sig.Summary,
+		At: sig.At.UTC(), Firing: true,
+	}
+}
+
+func titleOf(sig Signal) string {
+	if s := strings.TrimSpace(sig.Summary); s != "" {
+		return s
+	}
+	return fmt.Sprintf("%s on %s", sig.Rule, sig.Device.Name)
+}
+
+func (s *Service) fire(ctx context.Context, tx Tx, now time.Time, key string, sig Signal) (Ticket, IngestResult, error) {
+	t, ok, err := tx.OpenTicketByKey(ctx, key)
+	if err != nil {
+		return Ticket{}, IngestResult{}, err
+	}
+	ev := evidenceOf(sig)
+	prio := Priority(sig.Priority)
+	if ok {
+		if firingEvidence(t, sig.Fingerprint) >= 0 {
+			return t, IngestResult{Action: ActionDuplicate}, nil
+		}
+		c := &change{t: &t, evidence: []Evidence{ev}}
+		c.event(now, ActorMonitoring, KindSymptomAdded, "", sig.Fingerprint, sig.Summary)
+		raised := c.raise(now, prio, "symptom: "+sig.Summary)
+		return s.persist(ctx, tx, now, c, IngestResult{Action: ActionSymptomAdded, PriorityRaised: raised})
+	}
+
+	last, ok, err := tx.LatestTicketByKey(ctx, key)
+	if err != nil {
+		return Ticket{}, IngestResult{}, err
+	}
+	if ok && s.reopens(last, now) {
+		from := last.State
+		last.State = StateNew
+		last.ResolvedAt, last.ResolvedBy = nil, ""
+		last.ReopenCount++
+		c := &change{t: &last, evidence: []Evidence{ev}}
+		c.event(now, ActorMonitoring, KindReopened, string(from), string(StateNew), "fault returned: "+sig.Summary)
+		raised := c.raise(now, prio, "fault returned: "+sig.Summary)
+		return s.persist(ctx, tx, now, c, IngestResult{Action: ActionReopened, PriorityRaised: raised})
+	}
+
+	seq, err := tx.NextTicketSeq(ctx)
+	if err != nil {
+		return Ticket{}, IngestResult{}, err
+	}
+	t = Ticket{
+		ID:          fmt.Sprintf("%s-%06d", s.prefix, seq),
+		Title:       titleOf(sig),
+		Priority:    prio,
+		State:       StateNew,
+		Category:    sig.Category,
+		Source:      SourceMonitoring,
+		Fingerprint: sig.Fingerprint,
+		DedupKey:    key,
+		Device:      sig.Device,
+		OpenedAt:    now,
+	}
+	c := &change{t: &t, seq: seq, evidence: []Evidence{ev}}
+	c.event(now, ActorMonitoring, KindOpened, "", string(StateNew), sig.Summary)
+	return s.persist(ctx, tx, now, c, IngestResult{Action: ActionOpened})
+}
+
+// reopens decides whether a fault returning now reopens last instead of
+// opening a new ticket: only a resolution by monitoring, within the window.
+func (s *Service) reopens(last Ticket, now time.Time) bool {
+	return s.window > 0 && last.State == StateResolved &&
+		last.ResolvedBy == ActorMonitoring && last.ResolvedAt != nil &&
+		now.Sub(*last.ResolvedAt) < s.window
+}
+
+func (s *Service) clear(ctx context.Context, tx Tx, now time.Time, key string, sig Signal) (Ticket, IngestResult, error) {
+	t, ok, err := tx.OpenTicketByKey(ctx, key)
+	if err != nil {
+		return Ticket{}, IngestResult{}, err
+	}
+	if !ok {
+		return Ticket{}, IngestResult{Action: ActionIgnored}, nil
+	}
+	i := firingEvidence(t, sig.Fingerprint)
+	if i < 0 {
+		return Ticket{}, IngestResult{Action: ActionIgnored}, nil
+	}
+	at := sig.At.UTC()
+	t.Evidence[i].Firing = false
+	t.Evidence[i].ClearedAt = &at
+	summary := sig.Summary
+	if summary == "" {
+		summary = t.Evidence[i].Summary
+	}
+	note := fmt.Sprintf("cleared: %s at %s", summary, at.Format(time.RFC3339))
+	c := &change{t: &t, cleared: []Evidence{t.Evidence[i]}}
+
+	if firingEvidence(t, "") >= 0 {
+		c.event(now, ActorMonitoring, KindSymptomCleared, sig.Fingerprint, "", note)
+		return s.persist(ctx, tx, now, c, IngestResult{Action: ActionSymptomCleared})
+	}
+	from := t.State
+	t.State = StateResolved
+	t.ResolvedAt = &now
+	t.ResolvedBy = ActorMonitoring
+	c.event(now, ActorMonitoring, KindResolved, string(from), string(StateResolved), note)
+	return s.persist(ctx, tx, now, c, IngestResult{Action: ActionResolved})
+}
+
+// firingEvidence returns the index of t's firing evidence with fingerprint
+// fp (any fingerprint when fp is empty), or -1.
+func firingEvidence(t Ticket, fp string) int {
+	for i, e := range t.Evidence {
+		if e.Firing && (fp == "" || e.Fingerprint == fp) {
+			return i
+		}
+	}
+	return -1
+}
+
+// persist writes c and queues a notice per notifying event and channel.
+func (s *Service) persist(ctx context.Context, tx Tx, now time.Time, c *change, res IngestResult) (Ticket, IngestResult, error) {
+	t := c.t
+	t.UpdatedAt = now
+	if c.seq > 0 {
+		if err := tx.CreateTicket(ctx, c.seq, *t); err != nil {
+			return Ticket{}, IngestResult{}, err
+		}
+	} else if err := tx.UpdateTicket(ctx, *t); err != nil {
+		return Ticket{}, IngestResult{}, err
+	}
+	for _, e := range c.cleared {
+		if err := tx.ClearEvidence(ctx, t.ID, e.ID, *e.ClearedAt); err != nil {
+			return Ticket{}, IngestResult{}, err
+		}
+	}
+	for _, e := range c.evidence {
+		id, err := tx.AddEvidence(ctx, t.ID, e)
+		if err != nil {
+			return Ticket{}, IngestResult{}, err
+		}
+		e.ID = id
+		t.Evidence = append(t.Evidence, e)
+	}
+	if err := tx.AppendEvents(ctx, t.ID, c.events); err != nil {
+		return Ticket{}, IngestResult{}, err
+	}
+	msgs, err := s.notices(*t, c.events, now)
+	if err != nil {
+		return Ticket{}, IngestResult{}, err
+	}
+	if err := tx.EnqueueOutbox(ctx, msgs); err != nil {
+		return Ticket{}, IngestResult{}, err
+	}
+	return *t, res, nil
+}
+
+func (s *Service) notices(t Ticket, evs []Event, now time.Time) ([]OutboxMessage, error) {
+	snapshot := t
+	snapshot.Timeline = nil
+	var msgs []OutboxMessage
+	for _, ev := range evs {
+		if !ev.Kind.Notifies() || len(s.chans) == 0 {
+			continue
+		}
+		id := EventID(t.ID, ev.Seq)
+		payload, err := json.Marshal(Notice{Event: ev.Kind, EventID: id, At: ev.At, Note: ev.Note, Ticket: snapshot})
+		if err != nil {
+			return nil, fmt.Errorf("encode notice %s: %w", id, err)
+		}
+		for _, ch := range s.chans {
+			msgs = append(msgs, OutboxMessage{
+				TicketID: t.ID, EventSeq: ev.Seq, EventID: id, Kind: ev.Kind,
+				Channel: ch, Payload: payload, CreatedAt: now, NextAttemptAt: now,
+			})
+		}
+	}
+	return msgs, nil
+}
+
+// Get returns the ticket with its evidence and timeline. Returns EINVALID
+// for an empty id and ENOTFOUND for an unknown one.
+func (s *Service) Get(ctx context.Context, id string) (Ticket, error) {
+	if strings.TrimSpace(id) == "" {
+		return Ticket{}, Errorf(EINVALID, "ticket id is empty")
+	}
+	t, err := s.store.TicketByID(ctx, id)
+	if err != nil {
+		return Ticket{}, fmt.Errorf("get ticket %s: %w", id, err)
+	}
+	return t, nil
+}
+
+// List returns tickets matching f, newest first, without timelines.
+// Returns EINVALID for an unknown state or priority or a limit out of range.
+func (s *Service) List(ctx context.Context, f Filter) ([]Ticket, error) {
+	switch {
+	case f.State != "" && !f.State.Valid():
+		return nil, Errorf(EINVALID, "unknown state %q", f.State)
+	case f.Priority != "" && !f.Priority.Valid():
+		return nil, Errorf(EINVALID, "unknown priority %q: want P1..P4", f.Priority)
+	case f.Limit < 0 || f.Limit > MaxListLimit:
+		return nil, Errorf(EINVALID, "limit %d out of range 1..%d", f.Limit, MaxListLimit)
+	}
+	if f.Limit == 0 {
+		f.Limit = DefaultListLimit
+	}
+	ts, err := s.store.ListTickets(ctx, f)
+	if err != nil {
+		return nil, fmt.Errorf("list tickets: %w", err)
+	}
+	return ts, nil
+}

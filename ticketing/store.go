@@ -1,0 +1,107 @@
+package ticketing
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// List limits.
+const (
+	DefaultListLimit = 100
+	MaxListLimit     = 1000
+)
+
+// Filter selects tickets for List. Zero fields do not filter.
+type Filter struct {
+	State    State
+	Priority Priority
+	Customer string // DeviceContext.Customer
+	Device   string // DeviceContext.Name
+	Open     bool   // only tickets in OpenStates
+	Limit    int    // 0 means DefaultListLimit
+}
+
+// Store is the storage a Service needs. It holds no domain logic: every
+// decision is taken by Service, so a PostgreSQL store only implements storage.
+// Implementations: ticketing/sqlite.
+type Store interface {
+	// WithTx runs fn in one write transaction, committed when fn returns nil
+	// and rolled back otherwise. Writes to a ticket, its evidence, its events
+	// and its outbox messages made through tx are atomic.
+	WithTx(ctx context.Context, fn func(tx Tx) error) error
+	// TicketByID returns the ticket with its evidence and timeline, or an
+	// ENOTFOUND error.
+	TicketByID(ctx context.Context, id string) (Ticket, error)
+	// ListTickets returns the tickets matching f, newest first, with their
+	// evidence but without their timeline. f is already validated.
+	ListTickets(ctx context.Context, f Filter) ([]Ticket, error)
+	OutboxStore
+}
+
+// Tx is one write transaction. Tickets it returns carry evidence and timeline.
+type Tx interface {
+	TicketByID(ctx context.Context, id string) (Ticket, error)
+	// OpenTicketByKey returns the ticket with this dedup key in an open state.
+	OpenTicketByKey(ctx context.Context, key string) (t Ticket, ok bool, err error)
+	// LatestTicketByKey returns the most recently opened ticket with this
+	// dedup key, whatever its state.
+	LatestTicketByKey(ctx context.Context, key string) (t Ticket, ok bool, err error)
+	// NextTicketSeq returns the number of the next ticket; numbers are never
+	// reused.
+	NextTicketSeq(ctx context.Context) (int64, error)
+	// CreateTicket stores a new ticket's row (not its evidence or timeline).
+	// A second open ticket for the same dedup key is an ECONFLICT error.
+	CreateTicket(ctx context.Context, seq int64, t Ticket) error
+	// UpdateTicket stores the mutable fields of an existing ticket's row.
+	UpdateTicket(ctx context.Context, t Ticket) error
+	// AddEvidence stores e on the ticket and returns its id.
+	AddEvidence(ctx context.Context, ticketID string, e Evidence) (int64, error)
+	// ClearEvidence marks evidence id as no longer firing since at.
+	ClearEvidence(ctx context.Context, ticketID string, id int64, at time.Time) error
+	// AppendEvents appends events to the ticket's timeline. Events are never
+	// updated or deleted.
+	AppendEvents(ctx context.Context, ticketID string, evs []Event) error
+	// EnqueueOutbox stores messages for the Dispatcher.
+	EnqueueOutbox(ctx context.Context, msgs []OutboxMessage) error
+}
+
+// OutboxStore is the storage a Dispatcher needs.
+type OutboxStore interface {
+	// DueOutbox returns up to limit undelivered messages whose next attempt
+	// is due at now, oldest first, and at most the oldest undelivered message
+	// per (ticket, channel), so a receiver sees a ticket's events in order.
+	DueOutbox(ctx context.Context, now time.Time, limit int) ([]OutboxMessage, error)
+	// MarkDelivered records that message id was delivered at at; it is never
+	// returned by DueOutbox again.
+	MarkDelivered(ctx context.Context, id int64, at time.Time) error
+	// MarkFailed records a failed attempt and when to try again.
+	MarkFailed(ctx context.Context, id int64, attempts int, next time.Time, lastErr string) error
+	// OutboxBacklog counts undelivered messages.
+	OutboxBacklog(ctx context.Context) (int, error)
+}
+
+// OutboxMessage is one notice about one ticket event for one channel.
+type OutboxMessage struct {
+	ID            int64           `json:"id"`
+	TicketID      string          `json:"ticket_id"`
+	EventSeq      int             `json:"event_seq"`
+	EventID       string          `json:"event_id"` // stable: the receiver's idempotency key
+	Kind          EventKind       `json:"kind"`
+	Channel       string          `json:"channel"`
+	Payload       json.RawMessage `json:"payload"` // a Notice, fixed when the event happened
+	CreatedAt     time.Time       `json:"created_at"`
+	Attempts      int             `json:"attempts"`
+	NextAttemptAt time.Time       `json:"next_attempt_at"`
+	DeliveredAt   *time.Time      `json:"delivered_at,omitempty"`
+	LastError     string          `json:"last_error,omitempty"`
+}
+
+// Notice is the payload of an OutboxMessage: what a receiver gets.
+type Notice struct {
+	Event   EventKind `json:"event"`
+	EventID string    `json:"event_id"`
+	At      time.Time `json:"at"`
+	Note    string    `json:"note,omitempty"`
+	Ticket  Ticket    `json:"ticket"` // without timeline
+}

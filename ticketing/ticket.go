@@ -1,0 +1,223 @@
+package ticketing
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Priority orders tickets by urgency: P1 is the most urgent.
+type Priority string
+
+// Priorities, most urgent first.
+const (
+	P1 Priority = "P1"
+	P2 Priority = "P2"
+	P3 Priority = "P3"
+	P4 Priority = "P4"
+)
+
+// Valid reports whether p is one of P1..P4.
+func (p Priority) Valid() bool {
+	switch p {
+	case P1, P2, P3, P4:
+		return true
+	}
+	return false
+}
+
+// Higher reports whether p is more urgent than q. An invalid q is treated as
+// the least urgent, so any valid p beats it.
+func (p Priority) Higher(q Priority) bool {
+	if !p.Valid() {
+		return false
+	}
+	if !q.Valid() {
+		return true
+	}
+	return p < q // "P1" < "P2" lexically and in urgency
+}
+
+// State is where a ticket stands in the service process (DESIGN.md).
+type State string
+
+// States of the service process. Escalation and reopening are not states:
+// escalation will be a flag with a tier, reopening sends a ticket back to new.
+const (
+	StateNew          State = "new"
+	StateAcknowledged State = "acknowledged"
+	StateInProgress   State = "in_progress"
+	StateResolved     State = "resolved"
+	StateVerified     State = "verified"
+	StateConfirmed    State = "confirmed"
+	StateClosed       State = "closed"
+	StateCancelled    State = "cancelled"
+)
+
+// OpenStates are the states in which a ticket still needs work; the one-open-
+// ticket-per-(device, category) rule counts tickets in these states.
+var OpenStates = []State{StateNew, StateAcknowledged, StateInProgress}
+
+// Valid reports whether s is a known state.
+func (s State) Valid() bool {
+	switch s {
+	case StateNew, StateAcknowledged, StateInProgress, StateResolved,
+		StateVerified, StateConfirmed, StateClosed, StateCancelled:
+		return true
+	}
+	return false
+}
+
+// Open reports whether a ticket in state s still needs work.
+func (s State) Open() bool {
+	for _, o := range OpenStates {
+		if s == o {
+			return true
+		}
+	}
+	return false
+}
+
+// Ticket sources.
+const (
+	SourceMonitoring = "monitoring"
+	SourceManual     = "manual"
+)
+
+// Actors that are not people. A person's actor is their user name.
+const (
+	ActorSystem     = "system"
+	ActorMonitoring = "monitoring"
+)
+
+// EventKind names what happened in one timeline event.
+type EventKind string
+
+// Event kinds. Later issues add escalation, assignment and survey kinds.
+const (
+	KindOpened         EventKind = "opened"
+	KindSymptomAdded   EventKind = "symptom_added"
+	KindSymptomCleared EventKind = "symptom_cleared"
+	KindPriorityRaised EventKind = "priority_raised"
+	KindResolved       EventKind = "resolved"
+	KindReopened       EventKind = "reopened"
+	KindStateChanged   EventKind = "state_changed"
+	KindNote           EventKind = "note"
+)
+
+// Notifies reports whether an event of this kind is sent to the configured
+// notification channels. Symptoms and notes stay on the timeline only, so a
+// flapping interface does not flood a customer's inbox.
+func (k EventKind) Notifies() bool {
+	switch k {
+	case KindOpened, KindPriorityRaised, KindResolved, KindReopened:
+		return true
+	}
+	return false
+}
+
+// Ticket is one fault or request from its opening to its closure. Its
+// Timeline is the audit log: every change is an appended Event.
+type Ticket struct {
+	ID          string        `json:"id"` // human readable, e.g. NOC-000042
+	Title       string        `json:"title"`
+	Priority    Priority      `json:"priority"`
+	State       State         `json:"state"`
+	Category    string        `json:"category"`
+	Source      string        `json:"source"`      // monitoring | manual
+	Fingerprint string        `json:"fingerprint"` // the signal that opened it
+	DedupKey    string        `json:"dedup_key"`   // device name + category
+	Device      DeviceContext `json:"device"`
+	Evidence    []Evidence    `json:"evidence"`
+	OpenedAt    time.Time     `json:"opened_at"`
+	UpdatedAt   time.Time     `json:"updated_at"`
+	ResolvedAt  *time.Time    `json:"resolved_at,omitempty"`
+	// ResolvedBy is the actor of the last resolution; only a resolution by
+	// monitoring may be undone by the fault returning (reopen window).
+	ResolvedBy  string  `json:"resolved_by,omitempty"`
+	ReopenCount int     `json:"reopen_count"`
+	Timeline    []Event `json:"timeline,omitempty"`
+}
+
+// Evidence is one firing of one monitoring condition attached to a ticket.
+// A fingerprint that fires again after clearing adds a new Evidence, so the
+// ticket keeps every occurrence.
+type Evidence struct {
+	ID          int64      `json:"id"`
+	Fingerprint string     `json:"fingerprint"`
+	Rule        string     `json:"rule"`
+	Instance    string     `json:"instance,omitempty"`
+	Severity    string     `json:"severity,omitempty"`
+	Priority    Priority   `json:"priority,omitempty"`
+	Value       float64    `json:"value"`
+	Threshold   float64    `json:"threshold"`
+	Summary     string     `json:"summary"`
+	At          time.Time  `json:"at"` // when it started firing
+	Firing      bool       `json:"firing"`
+	ClearedAt   *time.Time `json:"cleared_at,omitempty"`
+}
+
+// Event is one append-only entry of a ticket's timeline.
+type Event struct {
+	Seq   int       `json:"seq"` // 1, 2, ... within the ticket
+	At    time.Time `json:"at"`
+	Actor string    `json:"actor"` // system, monitoring or a user name
+	Kind  EventKind `json:"kind"`
+	From  string    `json:"from,omitempty"`
+	To    string    `json:"to,omitempty"`
+	Note  string    `json:"note,omitempty"`
+}
+
+// EventID is the stable identity of a ticket event, used as the idempotency
+// key of every notice about it.
+func EventID(ticketID string, seq int) string {
+	return fmt.Sprintf("%s:%d", ticketID, seq)
+}
+
+// Error codes, after benbjohnson/wtf: the HTTP edge maps them to statuses and
+// shows the message of any coded error; anything else is "internal error".
+const (
+	ECONFLICT = "conflict"
+	EINTERNAL = "internal"
+	EINVALID  = "invalid"
+	ENOTFOUND = "not_found"
+)
+
+// Error is an error a caller can act on: its Message is safe to show to users.
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Errorf returns an *Error with the given code and formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, EINTERNAL for
+// any other error, and "" for nil.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the message of the first *Error in err's chain, or
+// "internal error" so that details of unexpected failures never reach users.
+func ErrorMessage(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}
