@@ -8,13 +8,13 @@ import "time"
 // Config is one inventory/configuration file after decoding and validation.
 type Config struct {
 	Agent       Agent        `yaml:"agent"`
-	Credentials []Credential `yaml:"credentials"`
-	Customers   []Customer   `yaml:"customers"`
-	Sites       []Site       `yaml:"sites"`
+	Credentials []Credential `yaml:"credentials,omitempty"`
+	Customers   []Customer   `yaml:"customers,omitempty"`
+	Sites       []Site       `yaml:"sites,omitempty"`
 	Devices     []Device     `yaml:"devices"`
 	// Rules lists rule files, relative to the config file's directory.
-	Rules     []string   `yaml:"rules"`
-	Notifiers []Notifier `yaml:"notifiers"`
+	Rules     []string   `yaml:"rules,omitempty"`
+	Notifiers []Notifier `yaml:"notifiers,omitempty"`
 
 	// Path is the file the config was loaded from (not part of the YAML).
 	Path string `yaml:"-"`
@@ -41,17 +41,17 @@ const (
 // be logged or returned by an API; use Redacted.
 type Credential struct {
 	Name      string `yaml:"name"`
-	Version   string `yaml:"version"`   // "1", "2c" or "3"
-	Community string `yaml:"community"` // v1/v2c
+	Version   string `yaml:"version"`             // "1", "2c" or "3"
+	Community string `yaml:"community,omitempty"` // v1/v2c
 
 	// SNMPv3 USM.
-	Username      string `yaml:"username"`
-	SecurityLevel string `yaml:"security_level"` // noAuthNoPriv | authNoPriv | authPriv
-	AuthProtocol  string `yaml:"auth_protocol"`  // MD5 SHA SHA224 SHA256 SHA384 SHA512
-	AuthKey       string `yaml:"auth_key"`
-	PrivProtocol  string `yaml:"priv_protocol"` // DES AES AES192 AES256 AES192C AES256C
-	PrivKey       string `yaml:"priv_key"`
-	ContextName   string `yaml:"context_name"`
+	Username      string `yaml:"username,omitempty"`
+	SecurityLevel string `yaml:"security_level,omitempty"` // noAuthNoPriv | authNoPriv | authPriv
+	AuthProtocol  string `yaml:"auth_protocol,omitempty"`  // MD5 SHA SHA224 SHA256 SHA384 SHA512
+	AuthKey       string `yaml:"auth_key,omitempty"`
+	PrivProtocol  string `yaml:"priv_protocol,omitempty"` // DES AES AES192 AES256 AES192C AES256C
+	PrivKey       string `yaml:"priv_key,omitempty"`
+	ContextName   string `yaml:"context_name,omitempty"`
 }
 
 // Redacted returns a copy with every secret replaced, safe to log or serve.
@@ -72,25 +72,25 @@ func (c Credential) Redacted() Credential {
 type Customer struct {
 	ID       string    `yaml:"id"`
 	Name     string    `yaml:"name"`
-	Tier     string    `yaml:"tier"`     // gold | silver | bronze
-	Contract string    `yaml:"contract"` // contract id
-	Contacts []Contact `yaml:"contacts"`
+	Tier     string    `yaml:"tier,omitempty"`     // gold | silver | bronze
+	Contract string    `yaml:"contract,omitempty"` // contract id
+	Contacts []Contact `yaml:"contacts,omitempty"`
 }
 
 // Contact is a person at a customer who receives notices.
 type Contact struct {
 	Name  string `yaml:"name"`
-	Email string `yaml:"email"`
-	Phone string `yaml:"phone"`
-	Role  string `yaml:"role"`
+	Email string `yaml:"email,omitempty"`
+	Phone string `yaml:"phone,omitempty"`
+	Role  string `yaml:"role,omitempty"`
 }
 
 // Site is a physical location of devices.
 type Site struct {
 	ID       string `yaml:"id"`
-	Name     string `yaml:"name"`
-	Customer string `yaml:"customer"`
-	Address  string `yaml:"address"`
+	Name     string `yaml:"name,omitempty"`
+	Customer string `yaml:"customer,omitempty"`
+	Address  string `yaml:"address,omitempty"`
 }
 
 // Device roles.
@@ -107,13 +107,13 @@ type Device struct {
 	Name       string   `yaml:"name"`
 	Address    string   `yaml:"address"` // host:port, port defaults to 161
 	Credential string   `yaml:"credential"`
-	Customer   string   `yaml:"customer"`
-	Site       string   `yaml:"site"`
+	Customer   string   `yaml:"customer,omitempty"`
+	Site       string   `yaml:"site,omitempty"`
 	Role       string   `yaml:"role"`
-	Upstream   []string `yaml:"upstream"`
-	Tags       []string `yaml:"tags"`
+	Upstream   []string `yaml:"upstream,omitempty"`
+	Tags       []string `yaml:"tags,omitempty"`
 	// PollInterval overrides Agent.PollInterval when non-zero.
-	PollInterval time.Duration `yaml:"poll_interval"`
+	PollInterval time.Duration `yaml:"poll_interval,omitempty"`
 }
 
 // Notifier is a delivery channel for ticket events.
