@@ -1,0 +1,136 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/gosnmp/gosnmp"
+	"github.com/nocagent/nocagent/inventory"
+)
+
+// PollOptions tune one poll.
+type PollOptions struct {
+	Session SessionOptions
+	// Now stamps Snapshot.Time and measures PollDuration; nil means
+	// time.Now.
+	Now func() time.Time
+}
+
+func (o PollOptions) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+// Poll polls one device once and always returns a Snapshot. A device that
+// does not answer the system group comes back with Reachable false and the
+// reason in Errors; a table that fails adds to Errors and the rest goes on.
+// ctx's deadline is the poll's time budget.
+func Poll(ctx context.Context, target string, cred inventory.Credential, opts PollOptions) *Snapshot {
+	start := opts.now()
+	snap := newSnapshot(target, start)
+	s, err := Dial(ctx, target, cred, opts.Session)
+	if err != nil {
+		snap.Errors = append(snap.Errors, err.Error())
+		snap.PollDuration = opts.now().Sub(start)
+		return snap
+	}
+	defer s.Close()
+	snap.Target = s.Target()
+	collect(ctx, s, snap)
+	snap.PDUs = s.PDUs()
+	snap.PollDuration = opts.now().Sub(start)
+	return snap
+}
+
+func newSnapshot(target string, now time.Time) *Snapshot {
+	return &Snapshot{
+		Target:     target,
+		Time:       now,
+		Entities:   []Entity{},
+		Interfaces: []Interface{},
+		CPU:        []CPU{},
+		Memory:     []Memory{},
+		Sensors:    []Sensor{},
+		Neighbors:  []Neighbor{},
+		Errors:     []string{},
+	}
+}
+
+// module is one group of tables walked together and decoded at once.
+type module struct {
+	name   string
+	roots  []string
+	decode func(snap *Snapshot, pdus []gosnmp.SnmpPDU)
+	// skip, when set, says the module cannot have data for this device.
+	skip func(snap *Snapshot) bool
+}
+
+// modules run in order: sensors need entity names, neighbours need
+// interface names.
+var modules = []module{
+	{name: "interfaces", roots: interfaceRoots, decode: func(s *Snapshot, p []gosnmp.SnmpPDU) {
+		s.Interfaces = decodeInterfaces(p)
+	}},
+	{name: "entity", roots: entityRoots, decode: func(s *Snapshot, p []gosnmp.SnmpPDU) {
+		s.Entities, s.Model, s.Serial = decodeEntities(p)
+	}},
+	{name: "sensors", roots: sensorRoots, decode: func(s *Snapshot, p []gosnmp.SnmpPDU) {
+		s.Sensors = decodeSensors(p, s.Entities)
+	}, skip: func(s *Snapshot) bool { return len(s.Entities) == 0 }},
+	{name: "host-resources", roots: hostResourcesRoots, decode: func(s *Snapshot, p []gosnmp.SnmpPDU) {
+		s.CPU = decodeCPU(p)
+		s.Memory = decodeStorage(p)
+	}},
+	{name: "lldp", roots: lldpRoots, decode: func(s *Snapshot, p []gosnmp.SnmpPDU) {
+		s.Neighbors = append(s.Neighbors, decodeLLDP(p, s.Interfaces)...)
+	}},
+	{name: "cdp", roots: cdpRoots, decode: func(s *Snapshot, p []gosnmp.SnmpPDU) {
+		s.Neighbors = append(s.Neighbors, decodeCDP(p, s.Interfaces)...)
+	}},
+}
+
+// collect fills snap from w: the system group first, which decides
+// reachability, then each module.
+func collect(ctx context.Context, w walker, snap *Snapshot) {
+	pdus, err := w.Get(ctx, systemOIDs)
+	if err != nil {
+		snap.Errors = append(snap.Errors, "system: "+err.Error())
+		return
+	}
+	snap.Reachable = true
+	sys, ok := decodeSystem(pdus)
+	if !ok {
+		snap.Errors = append(snap.Errors, "system: agent returned no system group")
+	}
+	snap.System = sys
+	snap.Vendor = vendorFromObjectID(sys.ObjectID)
+	snap.OS = guessOS(snap.Vendor, sys.Descr)
+
+	buf := make([]gosnmp.SnmpPDU, 0, 256)
+	for _, m := range modules {
+		if err := ctx.Err(); err != nil {
+			snap.Errors = append(snap.Errors, m.name+": poll deadline reached before this table: "+err.Error())
+			return
+		}
+		if m.skip != nil && m.skip(snap) {
+			continue
+		}
+		buf = buf[:0]
+		err := w.Walk(ctx, m.roots, func(p gosnmp.SnmpPDU) error {
+			buf = append(buf, p)
+			return nil
+		})
+		if err != nil {
+			snap.Errors = append(snap.Errors, m.name+": "+err.Error())
+			// A walk that only hit a misordered column still read the
+			// rest of the table; anything else may have cut rows off.
+			if !errors.Is(err, errNotIncreasing) {
+				continue
+			}
+		}
+		m.decode(snap, buf)
+	}
+}
