@@ -1,0 +1,276 @@
+// Package agent wires the stages together — inventory, collector, rules,
+// ticketing, export — and owns their lifecycle: start, serve, stop. It
+// decides nothing about SNMP, rules or tickets.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/nocagent/nocagent/collector"
+	"github.com/nocagent/nocagent/export"
+	"github.com/nocagent/nocagent/inventory"
+	"github.com/nocagent/nocagent/rules"
+	"github.com/nocagent/nocagent/ticketing"
+	"github.com/nocagent/nocagent/ticketing/httpapi"
+	"github.com/nocagent/nocagent/ticketing/sqlite"
+	"github.com/nocagent/nocagent/ticketing/webhook"
+	"github.com/nocagent/nocagent/topology"
+)
+
+// TicketEvent is reported to Options.OnTicket after each change that
+// monitoring made to a ticket.
+type TicketEvent struct {
+	Ticket ticketing.Ticket
+	Result ticketing.IngestResult
+	Alert  rules.Alert
+}
+
+// Options tune an Agent beyond its configuration file.
+type Options struct {
+	Logger *slog.Logger
+	Now    func() time.Time
+	// Rules replaces the rule files named in the config (nil: config, or the
+	// built-in default pack when the config names none).
+	Rules *rules.RuleSet
+	// OnTicket, if set, is called for every ticket change monitoring makes.
+	OnTicket func(TicketEvent)
+}
+
+// Agent is one running nocagent process.
+type Agent struct {
+	cfg   *inventory.Config
+	log   *slog.Logger
+	now   func() time.Time
+	opts  Options
+	graph *topology.Graph
+
+	store      *sqlite.Store
+	tickets    *ticketing.Service
+	dispatcher *ticketing.Dispatcher
+	engine     *rules.Engine
+	sched      *collector.Scheduler
+	metrics    *selfMetrics
+
+	mu     sync.RWMutex
+	latest map[string]*collector.Snapshot
+	good   map[string]*collector.Snapshot // last snapshot that answered
+
+	ln net.Listener
+}
+
+// New validates the configuration, opens the ticket store in the data
+// directory and prepares every stage. It starts nothing; Run does.
+func New(ctx context.Context, cfg *inventory.Config, opts Options) (*Agent, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	a := &Agent{cfg: cfg, log: opts.Logger, now: opts.Now, opts: opts, latest: map[string]*collector.Snapshot{}, good: map[string]*collector.Snapshot{}}
+
+	nodes := make([]topology.Node, 0, len(cfg.Devices))
+	for _, d := range cfg.Devices {
+		nodes = append(nodes, topology.Node{Name: d.Name, Upstream: d.Upstream})
+	}
+	a.graph = topology.New(nodes, nil)
+
+	rs := opts.Rules
+	if rs == nil {
+		var err error
+		if rs, err = loadRules(cfg); err != nil {
+			return nil, err
+		}
+	}
+	a.engine = rules.NewEngine(rs, rules.Options{Logger: a.log})
+
+	dataDir := cfg.ResolvePath(cfg.Agent.DataDir)
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data directory %s: %w", dataDir, err)
+	}
+	store, err := sqlite.Open(ctx, filepath.Join(dataDir, "nocagent.db"))
+	if err != nil {
+		return nil, err
+	}
+	a.store = store
+	senders := map[string]ticketing.Sender{}
+	var channels []string
+	for _, n := range cfg.Notifiers {
+		s, err := webhook.New(n.URL, webhook.Options{})
+		if err != nil {
+			store.Close()
+			return nil, fmt.Errorf("notifier %s: %w", n.Name, err)
+		}
+		senders[n.Name] = s
+		channels = append(channels, n.Name)
+	}
+	a.tickets = ticketing.NewService(store, ticketing.Options{Now: a.now, Logger: a.log, Channels: channels})
+	a.dispatcher = ticketing.NewDispatcher(store, senders, ticketing.DispatcherOptions{Now: a.now, Logger: a.log})
+	a.metrics = newSelfMetrics()
+	a.sched = collector.NewScheduler(collector.SchedulerOptions{
+		Workers: cfg.Agent.Workers, Logger: a.log, Now: a.now,
+		Session: collector.SessionOptions{Timeout: cfg.Agent.PollTimeout, Retries: cfg.Agent.Retries},
+	}, a.onSnapshot)
+	return a, nil
+}
+
+// loadRules is the built-in pack plus the config's rule files.
+func loadRules(cfg *inventory.Config) (*rules.RuleSet, error) {
+	sets := []*rules.RuleSet{rules.Default()}
+	for _, p := range cfg.Rules {
+		rs, err := rules.LoadFile(cfg.ResolvePath(p))
+		if err != nil {
+			return nil, err
+		}
+		sets = append(sets, rs)
+	}
+	return rules.Merge(sets...)
+}
+
+// Run serves the HTTP API and polls until ctx ends, then stops every stage
+// and closes the store. It returns the first error that stopped it.
+func (a *Agent) Run(ctx context.Context) error {
+	defer a.store.Close()
+	ln, err := net.Listen("tcp", a.cfg.Agent.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", a.cfg.Agent.Listen, err)
+	}
+	a.mu.Lock()
+	a.ln = ln
+	a.mu.Unlock()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		export.NewCollector(a), a.metrics, &ticketMetrics{a: a})
+	srv := &http.Server{Handler: a.handler(reg, httpapi.NewHandler(a.tickets, a.log)), ReadHeaderTimeout: 10 * time.Second}
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			cancel(fmt.Errorf("http server: %w", err))
+		}
+	})
+	wg.Go(func() { a.dispatcher.Run(ctx) })
+	wg.Go(func() {
+		if err := a.sched.Run(ctx, a.targets()); err != nil && ctx.Err() == nil {
+			cancel(fmt.Errorf("poll scheduler: %w", err))
+		}
+	})
+	a.log.Info("agent started", "listen", ln.Addr().String(), "devices", len(a.cfg.Devices))
+	<-ctx.Done()
+
+	shutdown, done := context.WithTimeout(context.Background(), 5*time.Second)
+	defer done()
+	_ = srv.Shutdown(shutdown)
+	wg.Wait()
+	a.log.Info("agent stopped")
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// Addr is the HTTP listen address once Run has bound it, else "".
+func (a *Agent) Addr() string {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if a.ln == nil {
+		return ""
+	}
+	return a.ln.Addr().String()
+}
+
+func (a *Agent) targets() []collector.Target {
+	out := make([]collector.Target, 0, len(a.cfg.Devices))
+	for _, d := range a.cfg.Devices {
+		cred, _ := a.cfg.Credential(d.Credential) // validated: it exists
+		out = append(out, collector.Target{Device: d, Credential: cred, Interval: a.cfg.PollInterval(d)})
+	}
+	return out
+}
+
+// onSnapshot is the collector's output: keep it for export, evaluate the
+// rules on it, and hand every alert transition to ticketing.
+func (a *Agent) onSnapshot(s *collector.Snapshot) {
+	a.metrics.observePoll(s)
+	dev, ok := a.cfg.Device(s.Device)
+	if !ok {
+		return
+	}
+	a.mu.Lock()
+	a.latest[s.Device] = s
+	if s.Reachable {
+		a.good[s.Device] = s
+	}
+	a.mu.Unlock()
+
+	cust, _ := a.cfg.Customer(dev.Customer)
+	down := a.graph.Downstream(dev.Name)
+	start := time.Now()
+	alerts := a.engine.Evaluate(a.now(), s, rules.Target{
+		Name: dev.Name, Role: dev.Role, Customer: dev.Customer, Tier: cust.Tier,
+		Site: dev.Site, Tags: dev.Tags, Downstream: len(down),
+	})
+	a.metrics.ruleEval.Observe(time.Since(start).Seconds())
+	for _, al := range alerts {
+		a.ingest(al, s, dev, cust, down)
+	}
+}
+
+func (a *Agent) ingest(al rules.Alert, s *collector.Snapshot, dev inventory.Device, cust inventory.Customer, down []string) {
+	site, _ := a.cfg.Site(dev.Site)
+	sig := ticketing.Signal{
+		Fingerprint: al.Fingerprint, Rule: al.Rule, Instance: al.Instance,
+		Firing: al.State == rules.StateFiring, Severity: al.Severity, Category: al.Category,
+		Priority: al.Priority, Value: al.Value, Threshold: al.Threshold, Summary: al.Summary, At: al.At,
+		Device: ticketing.DeviceContext{
+			Name: dev.Name, Address: dev.Address, Role: dev.Role,
+			Site: dev.Site, SiteName: site.Name, Customer: dev.Customer, CustomerName: cust.Name, Contract: cust.Contract,
+			Upstream: nonNil(dev.Upstream), Downstream: nonNil(down), Neighbors: []string{},
+		},
+	}
+	// The snapshot of an unreachable device is empty; take identity from the
+	// last one that answered.
+	id := s
+	if !s.Reachable {
+		a.mu.RLock()
+		if g := a.good[dev.Name]; g != nil {
+			id = g
+		}
+		a.mu.RUnlock()
+	}
+	sig.Device.Serial, sig.Device.Model, sig.Device.Vendor, sig.Device.OS = id.Serial, id.Model, id.Vendor, id.OS
+	for _, n := range id.Neighbors {
+		sig.Device.Neighbors = append(sig.Device.Neighbors, fmt.Sprintf("%s -> %s %s (%s)", n.LocalPort, n.RemoteName, n.RemotePort, n.Protocol))
+	}
+	sort.Strings(sig.Device.Neighbors)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	t, res, err := a.tickets.Ingest(ctx, sig)
+	if err != nil {
+		a.log.Error("ticket ingest failed", "device", dev.Name, "rule", al.Rule, "err", err)
+		return
+	}
+	if res.Action != ticketing.ActionDuplicate && res.Action != ticketing.ActionIgnored {
+		a.dispatcher.Wake()
+	}
+	if a.opts.OnTicket != nil {
+		a.opts.OnTicket(TicketEvent{Ticket: t, Result: res, Alert: al})
+	}
+}

@@ -1,0 +1,295 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nocagent/nocagent/collector/snmpsim"
+	"github.com/nocagent/nocagent/inventory"
+	"github.com/nocagent/nocagent/ticketing"
+)
+
+// receiver is a webhook endpoint that records every notice it accepts.
+type receiver struct {
+	mu      sync.Mutex
+	notices []ticketing.Notice
+	keys    map[string]int
+}
+
+func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	var n ticketing.Notice
+	if err := json.NewDecoder(req.Body).Decode(&n); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.notices = append(r.notices, n)
+	r.keys[req.Header.Get("Idempotency-Key")]++
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (r *receiver) count(event, ticketID string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, x := range r.notices {
+		if string(x.Event) == event && x.Ticket.ID == ticketID {
+			n++
+		}
+	}
+	return n
+}
+
+type harness struct {
+	t    *testing.T
+	sim  *snmpsim.Simulator
+	cfg  *inventory.Config
+	recv *receiver
+	dir  string
+	// of the running agent
+	addr   string
+	cancel context.CancelFunc
+	done   chan error
+}
+
+const testInterval = 500 * time.Millisecond
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	sim := snmpsim.New(snmpsim.Options{})
+	t.Cleanup(func() { sim.Close() })
+	devs, err := sim.AddDemoNetwork(context.Background(), "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, sim: sim, recv: &receiver{keys: map[string]int{}}, dir: t.TempDir()}
+	srv := httptest.NewServer(h.recv)
+	t.Cleanup(srv.Close)
+	h.cfg, err = DemoConfig(devs, "127.0.0.1:0", h.dir, testInterval)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.cfg.Notifiers = []inventory.Notifier{{Name: "ops", Kind: "webhook", URL: srv.URL}}
+	return h
+}
+
+func (h *harness) start() {
+	h.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := New(ctx, h.cfg, Options{Rules: DemoRules()})
+	if err != nil {
+		cancel()
+		h.t.Fatal(err)
+	}
+	h.cancel, h.done = cancel, make(chan error, 1)
+	go func() { h.done <- a.Run(ctx) }()
+	h.addr = ""
+	h.eventually(5*time.Second, "agent listening", func() bool { h.addr = a.Addr(); return h.addr != "" })
+	h.t.Cleanup(h.stop)
+}
+
+func (h *harness) stop() {
+	if h.cancel == nil {
+		return
+	}
+	h.cancel()
+	select {
+	case err := <-h.done:
+		if err != nil {
+			h.t.Errorf("agent Run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		h.t.Error("agent did not stop within 10s")
+	}
+	h.cancel = nil
+}
+
+func (h *harness) eventually(limit time.Duration, what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out after %s waiting for %s", limit, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (h *harness) get(path string, v any) int {
+	h.t.Helper()
+	resp, err := http.Get("http://" + h.addr + path)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if v != nil {
+		if err := json.Unmarshal(body, v); err != nil {
+			h.t.Fatalf("GET %s: %v: %s", path, err, body)
+		}
+	}
+	return resp.StatusCode
+}
+
+type ticketList struct {
+	Tickets []ticketing.Ticket `json:"tickets"`
+	Count   int                `json:"count"`
+}
+
+func (h *harness) tickets(query string) []ticketing.Ticket {
+	h.t.Helper()
+	var l ticketList
+	if code := h.get("/api/v1/tickets?"+query, &l); code != http.StatusOK {
+		h.t.Fatalf("GET tickets?%s: status %d", query, code)
+	}
+	return l.Tickets
+}
+
+// TestEndToEnd runs the simulated network and the agent over real UDP:
+// a link goes down, a ticket with the device's serial opens and the webhook
+// receives it; the link comes back and the ticket resolves; a restart on the
+// same database loses and duplicates nothing.
+func TestEndToEnd(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	h.eventually(10*time.Second, "every device polled", func() bool {
+		var devs []deviceView
+		h.get("/api/v1/devices", &devs)
+		for _, d := range devs {
+			if !d.Polled || !d.Reachable {
+				return false
+			}
+		}
+		return len(devs) == 10
+	})
+	if got := h.tickets(""); len(got) != 0 {
+		t.Fatalf("healthy network has tickets: %+v", got)
+	}
+
+	acc, _ := h.sim.Device("acme-acc-1")
+	if err := h.sim.InjectFault("acme-acc-1", snmpsim.Fault{Kind: "link-down", IfIndex: acc.UplinkIfIndex}); err != nil {
+		t.Fatal(err)
+	}
+	var tk ticketing.Ticket
+	h.eventually(3*testInterval+2*time.Second, "a link ticket for acme-acc-1", func() bool {
+		for _, x := range h.tickets("device=acme-acc-1") {
+			if x.Category == "link" {
+				tk = x
+				return true
+			}
+		}
+		return false
+	})
+	if tk.Device.Serial == "" || tk.Device.Serial != acc.Serial {
+		t.Errorf("ticket serial = %q, want the simulator's %q", tk.Device.Serial, acc.Serial)
+	}
+	if !tk.Priority.Valid() || tk.State != ticketing.StateNew {
+		t.Errorf("ticket priority %q state %q", tk.Priority, tk.State)
+	}
+	if tk.Device.Customer != "acme" || tk.Device.Contract != "ACME-2026-001" || tk.Device.Model != acc.Model {
+		t.Errorf("ticket device context = %+v", tk.Device)
+	}
+	h.eventually(5*time.Second, "webhook notice for the opened ticket", func() bool { return h.recv.count("opened", tk.ID) == 1 })
+
+	if err := h.sim.ClearFaults("acme-acc-1"); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually(3*testInterval+2*time.Second, "ticket resolved", func() bool {
+		var got ticketing.Ticket
+		h.get("/api/v1/tickets/"+tk.ID, &got)
+		return got.State == ticketing.StateResolved
+	})
+	var resolved ticketing.Ticket
+	h.get("/api/v1/tickets/"+tk.ID, &resolved)
+	if resolved.ResolvedAt == nil || len(resolved.Timeline) < 2 || resolved.Timeline[len(resolved.Timeline)-1].Kind != ticketing.KindResolved {
+		t.Errorf("resolved ticket timeline = %+v", resolved.Timeline)
+	}
+	h.eventually(5*time.Second, "webhook notice for the resolution", func() bool { return h.recv.count("resolved", tk.ID) == 1 })
+
+	// A fault that stays across the restart must not open a second ticket.
+	sw, _ := h.sim.Device("globex-sw-1")
+	if err := h.sim.InjectFault("globex-sw-1", snmpsim.Fault{Kind: "link-down", IfIndex: sw.UplinkIfIndex}); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually(3*testInterval+2*time.Second, "a ticket for globex-sw-1", func() bool { return len(h.tickets("device=globex-sw-1")) == 1 })
+	before := h.tickets("")
+	h.eventually(5*time.Second, "all notices delivered", func() bool {
+		h.recv.mu.Lock()
+		defer h.recv.mu.Unlock()
+		return len(h.recv.notices) >= len(before)+1
+	})
+	h.recv.mu.Lock()
+	noticesBefore := len(h.recv.notices)
+	h.recv.mu.Unlock()
+
+	h.stop()
+	h.start()
+	// Several poll cycles on the same database.
+	time.Sleep(4 * testInterval)
+	after := h.tickets("")
+	if len(after) != len(before) {
+		t.Fatalf("after restart %d tickets, before %d", len(after), len(before))
+	}
+	for i := range before {
+		b, a := before[i], after[i]
+		if a.ID != b.ID || a.State != b.State || a.Priority != b.Priority || len(a.Evidence) != len(b.Evidence) {
+			t.Errorf("ticket %s changed across restart: %+v -> %+v", b.ID, b, a)
+		}
+	}
+	h.recv.mu.Lock()
+	defer h.recv.mu.Unlock()
+	if len(h.recv.notices) != noticesBefore {
+		t.Errorf("restart sent %d more notices", len(h.recv.notices)-noticesBefore)
+	}
+	for k, n := range h.recv.keys {
+		if n != 1 {
+			t.Errorf("notice %s delivered %d times", k, n)
+		}
+	}
+}
+
+// TestMetricsLint scrapes /metrics of a running agent and checks it with
+// promtool, the linter Prometheus ships.
+func TestMetricsLint(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("promtool not installed (apt-get install prometheus); scripts/test.sh installs it")
+		}
+		t.Skip("promtool not installed: apt-get install prometheus")
+	}
+	h := newHarness(t)
+	h.start()
+	var body string
+	h.eventually(10*time.Second, "device metrics", func() bool {
+		resp, err := http.Get("http://" + h.addr + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		body = string(b)
+		return strings.Count(body, "nocagent_device_up{") == 10 && strings.Contains(body, "nocagent_interface_in_octets_total{")
+	})
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = strings.NewReader(body)
+	out, err := cmd.CombinedOutput()
+	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
+		t.Fatalf("promtool check metrics: %v\n%s", err, out)
+	}
+	for _, want := range []string{`nocagent_device_info{customer="acme",device="acme-core-1"`, "nocagent_polls_total{", "nocagent_cpu_usage_percent{", "nocagent_memory_used_bytes{"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}

@@ -1,0 +1,240 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nocagent/nocagent/agent"
+	"github.com/nocagent/nocagent/collector"
+	"github.com/nocagent/nocagent/collector/snmpsim"
+	"github.com/nocagent/nocagent/inventory"
+)
+
+func newCheckConfigCmd(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "check-config FILE",
+		Short: "Validate a configuration file and print every error",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := inventory.Load(args[0])
+			if err != nil {
+				fmt.Fprintln(stdout, err)
+				return &exitError{code: 1, err: fmt.Errorf("%s is not valid", args[0])}
+			}
+			fmt.Fprintf(stdout, "%s: ok (%d devices, %d customers, %d sites, %d credentials)\n",
+				args[0], len(cfg.Devices), len(cfg.Customers), len(cfg.Sites), len(cfg.Credentials))
+			return nil
+		},
+	}
+}
+
+func newRunCmd(g *globalFlags, stderr io.Writer) *cobra.Command {
+	var listen string
+	cmd := &cobra.Command{
+		Use:   "run --config FILE",
+		Short: "Run the agent: poll devices, serve metrics and the API, open tickets",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			path, _ := cmd.Flags().GetString("config")
+			cfg, err := inventory.Load(path)
+			if err != nil {
+				fmt.Fprintln(stderr, err)
+				return &exitError{code: 2, err: fmt.Errorf("refusing to start: %s is not valid", path)}
+			}
+			if listen != "" {
+				cfg.Agent.Listen = listen
+			}
+			ctx := cmd.Context()
+			a, err := agent.New(ctx, cfg, agent.Options{Logger: g.logger(stderr)})
+			if err != nil {
+				return err
+			}
+			return a.Run(ctx)
+		},
+	}
+	cmd.Flags().StringP("config", "c", "nocagent.yaml", "configuration file")
+	cmd.Flags().StringVar(&listen, "listen", "", "HTTP listen address (overrides agent.listen)")
+	return cmd
+}
+
+func newDemoCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
+	var o agent.DemoOptions
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run a simulated network, the agent and a fault scenario: tickets appear within a minute",
+		Long: `demo starts ten simulated SNMP devices for two customers, the agent polling
+them, tickets in SQLite and a webhook receiver. Within 30 s an access switch
+loses its uplink and a firewall's CPU goes to 97 %; the uplink comes back
+later. Every ticket event and delivered notice is printed as it happens.
+Ctrl-C stops it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Out = stdout
+			o.Logger = g.logger(stderr)
+			return agent.Demo(cmd.Context(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Listen, "listen", "127.0.0.1:9310", "agent HTTP API and /metrics")
+	f.StringVar(&o.Control, "control", "127.0.0.1:9311", "simulator control API")
+	f.StringVar(&o.DataDir, "data", "", "data directory (default: a temporary one, removed at exit)")
+	f.DurationVar(&o.Interval, "interval", 10*time.Second, "poll interval")
+	f.DurationVar(&o.Duration, "duration", 0, "stop after this long (0: until Ctrl-C)")
+	return cmd
+}
+
+func newSimulateCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
+	var recordings, listen, control string
+	var demoNet bool
+	cmd := &cobra.Command{
+		Use:   "simulate (--recordings DIR | --demo-network)",
+		Short: "Serve SNMP recordings or the demo network, with a fault-injection API",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if (recordings == "") == !demoNet {
+				return &exitError{code: 2, err: errors.New("give exactly one of --recordings DIR or --demo-network")}
+			}
+			host, _, err := net.SplitHostPort(listen)
+			if err != nil {
+				host = listen
+			}
+			ctx := cmd.Context()
+			sim := snmpsim.New(snmpsim.Options{Logger: g.logger(stderr)})
+			defer sim.Close()
+			var devs []snmpsim.DeviceInfo
+			if demoNet {
+				devs, err = sim.AddDemoNetwork(ctx, host)
+			} else {
+				devs, err = sim.AddRecordingDir(ctx, recordings, host)
+			}
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", control)
+			if err != nil {
+				return fmt.Errorf("control API on %s: %w", control, err)
+			}
+			srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+			go srv.Serve(ln)
+			defer srv.Close()
+			for _, d := range devs {
+				fmt.Fprintf(stdout, "%-32s udp %s:%d community %s\n", d.Name, d.Address, d.Port, d.Community)
+			}
+			fmt.Fprintf(stdout, "%d devices; control API http://%s/api/v1/devices\n", len(devs), ln.Addr())
+			<-ctx.Done()
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&recordings, "recordings", "", "directory of .snmprec files (community = file base name)")
+	f.BoolVar(&demoNet, "demo-network", false, "serve the built-in demo network")
+	f.StringVar(&listen, "listen", "127.0.0.1", "address to bind devices on (each device gets its own port)")
+	f.StringVar(&control, "control", "127.0.0.1:9311", "control API address")
+	return cmd
+}
+
+func newPollCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
+	var cred inventory.Credential
+	var asJSON bool
+	var timeout time.Duration
+	var retries int
+	cmd := &cobra.Command{
+		Use:   "poll HOST[:PORT]",
+		Short: "Poll one device once and print what it saw",
+		Example: `  nocagent poll 127.0.0.1:161 --community public
+  nocagent poll 10.0.0.1 --snmp-version 3 --user noc --auth-protocol SHA --auth-key ... --priv-protocol AES --priv-key ... --json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			target := args[0]
+			if _, _, err := net.SplitHostPort(target); err != nil {
+				target = net.JoinHostPort(strings.Trim(target, "[]"), "161")
+			}
+			cred.Name = "command line"
+			cred.SecurityLevel = securityLevel(cred)
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout*time.Duration(retries+1)*20)
+			defer cancel()
+			s := collector.Poll(ctx, target, cred, collector.PollOptions{Session: collector.SessionOptions{Timeout: timeout, Retries: retries}})
+			if asJSON {
+				enc := json.NewEncoder(stdout)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(s); err != nil {
+					return err
+				}
+			} else {
+				printSnapshot(stdout, s)
+			}
+			if !s.Reachable {
+				return &exitError{code: 1}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cred.Version, "snmp-version", "2c", "SNMP version: 1, 2c or 3")
+	f.StringVar(&cred.Community, "community", "public", "community (v1, v2c)")
+	f.StringVar(&cred.Username, "user", "", "SNMPv3 user name")
+	f.StringVar(&cred.AuthProtocol, "auth-protocol", "", "SNMPv3 auth protocol: MD5, SHA, SHA224, SHA256, SHA384, SHA512")
+	f.StringVar(&cred.AuthKey, "auth-key", "", "SNMPv3 auth passphrase")
+	f.StringVar(&cred.PrivProtocol, "priv-protocol", "", "SNMPv3 privacy protocol: DES, AES, AES192, AES256")
+	f.StringVar(&cred.PrivKey, "priv-key", "", "SNMPv3 privacy passphrase")
+	f.StringVar(&cred.ContextName, "context", "", "SNMPv3 context name")
+	f.DurationVar(&timeout, "timeout", 2*time.Second, "timeout per request")
+	f.IntVar(&retries, "retries", 1, "retries per request")
+	f.BoolVar(&asJSON, "json", false, "print the snapshot as JSON")
+	return cmd
+}
+
+func securityLevel(c inventory.Credential) string {
+	switch {
+	case c.Version != inventory.SNMPv3:
+		return ""
+	case c.PrivProtocol != "":
+		return "authPriv"
+	case c.AuthProtocol != "":
+		return "authNoPriv"
+	}
+	return "noAuthNoPriv"
+}
+
+func printSnapshot(w io.Writer, s *collector.Snapshot) {
+	fmt.Fprintf(w, "target     %s  reachable=%v  poll=%s  pdus=%d\n", s.Target, s.Reachable, s.PollDuration.Round(time.Microsecond), s.PDUs)
+	for _, e := range s.Errors {
+		fmt.Fprintf(w, "error      %s\n", e)
+	}
+	if !s.Reachable {
+		return
+	}
+	fmt.Fprintf(w, "system     %s  (%s)  up %s\n", s.System.Name, s.System.ObjectID, (time.Duration(s.System.UptimeSeconds) * time.Second).String())
+	fmt.Fprintf(w, "identity   vendor=%s os=%s model=%s serial=%s\n", s.Vendor, s.OS, s.Model, s.Serial)
+	fmt.Fprintf(w, "descr      %s\n", strings.ReplaceAll(strings.TrimSpace(s.System.Descr), "\r\n", " "))
+	for _, c := range s.CPU {
+		fmt.Fprintf(w, "cpu        %-24s %5.1f %%\n", c.Name, c.Percent)
+	}
+	for _, m := range s.Memory {
+		fmt.Fprintf(w, "memory     %-24s %5.1f %%  %d / %d bytes\n", m.Name, m.Percent, m.UsedBytes, m.TotalBytes)
+	}
+	for _, x := range s.Sensors {
+		fmt.Fprintf(w, "sensor     %-12s %-24s %g %s (%s)\n", x.Class, x.Name, x.Value, x.Unit, x.Status)
+	}
+	fmt.Fprintf(w, "interfaces %d\n", len(s.Interfaces))
+	for _, i := range s.Interfaces {
+		fmt.Fprintf(w, "  %-6d %-24s %-5s/%-5s %6d Mb/s  in %d  out %d  %s\n", i.Index, i.Name, i.AdminStatus, i.OperStatus, i.SpeedBps/1e6, i.InOctets, i.OutOctets, i.Alias)
+	}
+	for _, e := range s.Entities {
+		if e.Serial != "" {
+			fmt.Fprintf(w, "entity     %-6d %-10s %-28s model=%s serial=%s\n", e.Index, e.Class, e.Name, e.Model, e.Serial)
+		}
+	}
+	for _, n := range s.Neighbors {
+		fmt.Fprintf(w, "neighbor   %s %s -> %s %s\n", n.Protocol, n.LocalPort, n.RemoteName, n.RemotePort)
+	}
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every test of nocagent. On a fresh Debian machine it first installs,
+# with apt, the real servers the tests start on loopback (net-snmp's snmpd
+# and tools, Prometheus with promtool); Go modules come through the module
+# proxy. Extra arguments go to `go test` (e.g. -run TestName).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v snmpd >/dev/null || need+=(snmpd)
+command -v snmpget >/dev/null || need+=(snmp)
+command -v promtool >/dev/null || need+=(prometheus)
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing: ${need[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+go mod download
+go vet ./...
+exec go test -race -count=1 -timeout 20m "$@" ./...
