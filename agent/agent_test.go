@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nocagent/nocagent/collector/snmpsim"
+	"github.com/nocagent/nocagent/internal/testenv"
 	"github.com/nocagent/nocagent/inventory"
 	"github.com/nocagent/nocagent/ticketing"
 )
@@ -261,13 +261,7 @@ func TestEndToEnd(t *testing.T) {
 // TestMetricsLint scrapes /metrics of a running agent and checks it with
 // promtool, the linter Prometheus ships.
 func TestMetricsLint(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("promtool not installed (apt-get install prometheus); scripts/test.sh installs it")
-		}
-		t.Skip("promtool not installed: apt-get install prometheus")
-	}
+	promtool := testenv.Command(t, "promtool", "prometheus")
 	h := newHarness(t)
 	h.start()
 	var body string
