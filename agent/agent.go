@@ -157,6 +157,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		export.NewCollector(a), a.metrics, &ticketMetrics{a: a})
 	srv := &http.Server{Handler: a.handler(reg, httpapi.NewHandler(a.tickets, a.log)), ReadHeaderTimeout: 10 * time.Second}
 
+	// A stage that fails stops the others; the parent context ending (Ctrl-C,
+	// --duration) is a normal stop.
+	parent := ctx
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var wg sync.WaitGroup
@@ -179,8 +182,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	_ = srv.Shutdown(shutdown)
 	wg.Wait()
 	a.log.Info("agent stopped")
-	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
-		return err
+	if parent.Err() == nil {
+		return context.Cause(ctx)
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/nocagent/nocagent/collector/snmpsim"
 	"github.com/nocagent/nocagent/internal/testenv"
 	"github.com/nocagent/nocagent/inventory"
+	"github.com/nocagent/nocagent/rules"
 	"github.com/nocagent/nocagent/ticketing"
 )
 
@@ -86,7 +87,7 @@ func newHarness(t *testing.T) *harness {
 func (h *harness) start() {
 	h.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := New(ctx, h.cfg, Options{Rules: DemoRules()})
+	a, err := New(ctx, h.cfg, Options{Rules: rules.Default().WithMaxFor(time.Second)})
 	if err != nil {
 		cancel()
 		h.t.Fatal(err)
@@ -286,4 +287,51 @@ func TestMetricsLint(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+}
+
+// TestDemo runs `nocagent demo` with a compressed timeline and reads what a
+// newcomer would read.
+func TestDemo(t *testing.T) {
+	var out syncBuffer
+	err := Demo(context.Background(), DemoOptions{
+		Listen: "127.0.0.1:0", Control: "127.0.0.1:0", Interval: testInterval,
+		LinkDownAt: time.Second, CPUAt: 1500 * time.Millisecond, ClearLinkAt: 4 * time.Second,
+		Duration: 8 * time.Second, MaxFor: time.Second, Out: &out,
+	})
+	if err != nil {
+		t.Fatalf("Demo: %v\n%s", err, out.String())
+	}
+	text := out.String()
+	for _, want := range []string{
+		"acme-acc-1 loses its uplink",
+		"opened    P2 link         acme-acc-1",
+		"serial FCW",
+		"contract ACME-2026-001",
+		`webhook received "opened"`,
+		"opened    P2 performance  acme-fw-1",
+		"resolved  P2 link         acme-acc-1 — cleared:",
+		`webhook received "resolved"`,
+		"demo stopped",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

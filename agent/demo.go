@@ -28,6 +28,9 @@ type DemoOptions struct {
 	Duration time.Duration // 0 = until ctx ends
 	// Scenario timing; zero values take the defaults (15 s, 20 s, 75 s).
 	LinkDownAt, CPUAt, ClearLinkAt time.Duration
+	// MaxFor caps every rule's pending period (default 20 s) so that tickets
+	// appear within a minute of the faults.
+	MaxFor time.Duration
 	Out                            io.Writer
 	Logger                         *slog.Logger
 }
@@ -54,11 +57,12 @@ func DemoConfig(devs []snmpsim.DeviceInfo, listen, dataDir string, interval time
 		Customers:   demoCustomers,
 		Sites:       demoSites,
 	}
+	where := map[string]snmpsim.DemoDevice{}
+	for _, d := range snmpsim.DemoNetwork() {
+		where[d.Name] = d
+	}
 	for _, d := range devs {
-		cust, site := "acme", "acme-hq"
-		if strings.HasPrefix(d.Name, "globex") {
-			cust, site = "globex", "globex-branch"
-		}
+		cust, site := where[d.Name].Customer, where[d.Name].Site
 		cfg.Devices = append(cfg.Devices, inventory.Device{
 			Name: d.Name, Address: net.JoinHostPort(d.Address, fmt.Sprint(d.Port)), Credential: "demo-v2c",
 			Customer: cust, Site: site, Role: d.Role, Upstream: d.Upstream,
@@ -90,6 +94,9 @@ func Demo(ctx context.Context, o DemoOptions) error {
 	}
 	if o.ClearLinkAt == 0 {
 		o.ClearLinkAt = 75 * time.Second
+	}
+	if o.MaxFor == 0 {
+		o.MaxFor = 20 * time.Second
 	}
 	if o.Out == nil {
 		o.Out = os.Stdout
@@ -140,7 +147,7 @@ func Demo(ctx context.Context, o DemoOptions) error {
 		return err
 	}
 	cfg.Notifiers = []inventory.Notifier{{Name: "demo-webhook", Kind: "webhook", URL: "http://" + hookLn.Addr().String() + "/notices"}}
-	ag, err := New(ctx, cfg, Options{Logger: o.Logger, Rules: DemoRules(), OnTicket: p.ticket})
+	ag, err := New(ctx, cfg, Options{Logger: o.Logger, Rules: rules.Default().WithMaxFor(o.MaxFor), OnTicket: p.ticket})
 	if err != nil {
 		return err
 	}
@@ -161,9 +168,6 @@ func Demo(ctx context.Context, o DemoOptions) error {
 	return nil
 }
 
-// DemoRules is the default pack with pending periods short enough that a
-// newcomer sees tickets within a minute of the faults.
-func DemoRules() *rules.RuleSet { return rules.Default().WithMaxFor(20 * time.Second) }
 
 func runScenario(ctx context.Context, sim *snmpsim.Simulator, o DemoOptions, p *printer) {
 	acc, ok := sim.Device("acme-acc-1")
@@ -220,6 +224,8 @@ func (p *printer) ticket(e TicketEvent) {
 		p.linef("ticket     %s %-9s %s %-12s %s — %s", t.ID, e.Result.Action, t.Priority, t.Category, d.Name, t.Title)
 		p.linef("             serial %s, model %s, site %s, customer %s, contract %s, upstream %s",
 			orDash(d.Serial), orDash(d.Model), orDash(d.SiteName), orDash(d.CustomerName), orDash(d.Contract), orDash(strings.Join(d.Upstream, ",")))
+	case ticketing.ActionResolved, ticketing.ActionSymptomCleared:
+		p.linef("ticket     %s %-9s %s %-12s %s — cleared: %s", t.ID, e.Result.Action, t.Priority, t.Category, d.Name, e.Alert.Summary)
 	default:
 		p.linef("ticket     %s %-9s %s %-12s %s — %s", t.ID, e.Result.Action, t.Priority, t.Category, d.Name, e.Alert.Summary)
 	}
