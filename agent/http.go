@@ -56,6 +56,14 @@ func (a *Agent) handler(reg *prometheus.Registry, tickets http.Handler) http.Han
 	})
 	mux.Handle("/api/v1/tickets", tickets)
 	mux.Handle("/api/v1/tickets/", tickets)
+	// Method-less twins of the routes above catch other methods, so that
+	// every error the API returns is JSON.
+	for _, path := range []string{"/healthz", "/metrics", "/api/v1/devices", "/api/v1/devices/{name}"} {
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", "GET, HEAD")
+			writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path)
+		})
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
