@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of nocagent. On a fresh Debian machine it first installs,
 # with apt, the real servers the tests start on loopback (net-snmp's snmpd
-# and tools, Prometheus with promtool); Go modules come through the module
-# proxy. Extra arguments go to `go test` (e.g. -run TestName).
+# and tools, Prometheus with promtool, VictoriaMetrics for the InfluxDB
+# protocol, PostgreSQL); Go modules come through the module proxy. Extra arguments go to `go test` (e.g. -run TestName).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +10,8 @@ need=()
 command -v snmpd >/dev/null || need+=(snmpd)
 command -v snmpget >/dev/null || need+=(snmp)
 command -v promtool >/dev/null || need+=(prometheus)
+command -v victoria-metrics >/dev/null || need+=(victoria-metrics)
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
