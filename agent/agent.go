@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -67,6 +68,7 @@ type Agent struct {
 	mu     sync.RWMutex
 	latest map[string]*collector.Snapshot
 	good   map[string]*collector.Snapshot // last snapshot that answered
+	nbrSig map[string]string              // neighbour signature per device, to rebuild the graph only on change
 
 	ln net.Listener
 }
@@ -80,13 +82,9 @@ func New(ctx context.Context, cfg *inventory.Config, opts Options) (*Agent, erro
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	a := &Agent{cfg: cfg, log: opts.Logger, now: opts.Now, opts: opts, latest: map[string]*collector.Snapshot{}, good: map[string]*collector.Snapshot{}}
+	a := &Agent{cfg: cfg, log: opts.Logger, now: opts.Now, opts: opts, latest: map[string]*collector.Snapshot{}, good: map[string]*collector.Snapshot{}, nbrSig: map[string]string{}}
 
-	nodes := make([]topology.Node, 0, len(cfg.Devices))
-	for _, d := range cfg.Devices {
-		nodes = append(nodes, topology.Node{Name: d.Name, Upstream: d.Upstream})
-	}
-	a.graph = topology.New(nodes, nil)
+	a.graph = a.buildTopology()
 
 	rs := opts.Rules
 	if rs == nil {
@@ -219,11 +217,16 @@ func (a *Agent) onSnapshot(s *collector.Snapshot) {
 	a.latest[s.Device] = s
 	if s.Reachable {
 		a.good[s.Device] = s
+		if sig := neighborSignature(s); sig != a.nbrSig[s.Device] {
+			a.nbrSig[s.Device] = sig
+			a.graph = a.buildTopology()
+		}
 	}
+	graph := a.graph
 	a.mu.Unlock()
 
 	cust, _ := a.cfg.Customer(dev.Customer)
-	down := a.graph.Downstream(dev.Name)
+	down := graph.Downstream(dev.Name)
 	start := time.Now()
 	alerts := a.engine.Evaluate(a.now(), s, rules.Target{
 		Name: dev.Name, Role: dev.Role, Customer: dev.Customer, Tier: cust.Tier,
@@ -231,11 +234,11 @@ func (a *Agent) onSnapshot(s *collector.Snapshot) {
 	})
 	a.metrics.ruleEval.Observe(time.Since(start).Seconds())
 	for _, al := range alerts {
-		a.ingest(al, s, dev, cust, down)
+		a.ingest(al, s, dev, cust, graph.Upstream(dev.Name), down)
 	}
 }
 
-func (a *Agent) ingest(al rules.Alert, s *collector.Snapshot, dev inventory.Device, cust inventory.Customer, down []string) {
+func (a *Agent) ingest(al rules.Alert, s *collector.Snapshot, dev inventory.Device, cust inventory.Customer, up, down []string) {
 	site, _ := a.cfg.Site(dev.Site)
 	sig := ticketing.Signal{
 		Fingerprint: al.Fingerprint, Rule: al.Rule, Instance: al.Instance,
@@ -244,7 +247,7 @@ func (a *Agent) ingest(al rules.Alert, s *collector.Snapshot, dev inventory.Devi
 		Device: ticketing.DeviceContext{
 			Name: dev.Name, Address: dev.Address, Role: dev.Role,
 			Site: dev.Site, SiteName: site.Name, Customer: dev.Customer, CustomerName: cust.Name, Contract: cust.Contract,
-			Upstream: nonNil(dev.Upstream), Downstream: nonNil(down), Neighbors: []string{},
+			Upstream: nonNil(up), Downstream: nonNil(down), Neighbors: []string{},
 		},
 	}
 	// The snapshot of an unreachable device is empty; take identity from the
@@ -276,4 +279,35 @@ func (a *Agent) ingest(al rules.Alert, s *collector.Snapshot, dev inventory.Devi
 	if a.opts.OnTicket != nil {
 		a.opts.OnTicket(TicketEvent{Ticket: t, Result: res, Alert: al})
 	}
+}
+
+// buildTopology combines the configured upstreams with the LLDP/CDP
+// neighbours of the last answering snapshot of every device. Callers hold
+// a.mu (or are New, before anything runs).
+func (a *Agent) buildTopology() *topology.Graph {
+	devs := make([]topology.Device, 0, len(a.cfg.Devices))
+	for _, d := range a.cfg.Devices {
+		td := topology.Device{Name: d.Name, Addresses: []string{d.Address}, Upstream: d.Upstream}
+		if s := a.good[d.Name]; s != nil {
+			td.SysName = s.System.Name
+			for _, it := range s.Interfaces {
+				if it.MAC != "" {
+					td.ChassisIDs = append(td.ChassisIDs, it.MAC)
+				}
+			}
+			for _, n := range s.Neighbors {
+				td.Neighbors = append(td.Neighbors, topology.Neighbor(n))
+			}
+		}
+		devs = append(devs, td)
+	}
+	return topology.Build(devs)
+}
+
+func neighborSignature(s *collector.Snapshot) string {
+	var b strings.Builder
+	for _, n := range s.Neighbors {
+		b.WriteString(n.LocalPort + "\x00" + n.RemoteName + "\x00" + n.RemotePort + "\x00" + n.RemoteChassisID + "\x01")
+	}
+	return s.System.Name + "\x02" + b.String()
 }

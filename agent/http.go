@@ -54,11 +54,17 @@ func (a *Agent) handler(reg *prometheus.Registry, tickets http.Handler) http.Han
 		}
 		writeError(w, http.StatusNotFound, "not_found", "device "+quote(name)+" not found")
 	})
+	mux.HandleFunc("GET /api/v1/topology", func(w http.ResponseWriter, r *http.Request) {
+		a.mu.RLock()
+		g := a.graph
+		a.mu.RUnlock()
+		writeJSON(w, http.StatusOK, g.View())
+	})
 	mux.Handle("/api/v1/tickets", tickets)
 	mux.Handle("/api/v1/tickets/", tickets)
 	// Method-less twins of the routes above catch other methods, so that
 	// every error the API returns is JSON.
-	for _, path := range []string{"/healthz", "/metrics", "/api/v1/devices", "/api/v1/devices/{name}"} {
+	for _, path := range []string{"/healthz", "/metrics", "/api/v1/devices", "/api/v1/devices/{name}", "/api/v1/topology"} {
 		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", "GET, HEAD")
 			writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path)
@@ -77,7 +83,7 @@ func (a *Agent) deviceViews() []deviceView {
 	for _, d := range a.cfg.Devices {
 		v := deviceView{
 			Name: d.Name, Address: d.Address, Credential: d.Credential, Customer: d.Customer,
-			Site: d.Site, Role: d.Role, Upstream: nonNil(d.Upstream), Tags: nonNil(d.Tags),
+			Site: d.Site, Role: d.Role, Upstream: nonNil(a.graph.Upstream(d.Name)), Tags: nonNil(d.Tags),
 			Downstream: nonNil(a.graph.Downstream(d.Name)), Errors: []string{},
 		}
 		if s := a.latest[d.Name]; s != nil {

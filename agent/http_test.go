@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestAPIErrorsAreJSON(t *testing.T) {
@@ -47,4 +48,36 @@ func TestAPIErrorsAreJSON(t *testing.T) {
 	if strings.Contains(string(raw), `"public"`) {
 		t.Errorf("devices API leaks the community: %s", raw)
 	}
+}
+
+// The topology endpoint matches the LLDP neighbours the demo devices
+// announce to inventory devices.
+func TestTopologyFromLLDP(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	type view struct {
+		Devices []struct {
+			Name      string   `json:"name"`
+			Upstream  []string `json:"upstream"`
+			Neighbors []struct {
+				Protocol, Device string
+				LocalPort        string `json:"local_port"`
+			} `json:"neighbors"`
+		} `json:"devices"`
+	}
+	h.eventually(10*time.Second, "LLDP neighbours matched", func() bool {
+		var v view
+		h.get("/api/v1/topology", &v)
+		for _, d := range v.Devices {
+			if d.Name != "acme-acc-1" {
+				continue
+			}
+			for _, n := range d.Neighbors {
+				if n.Protocol == "lldp" && n.Device == "acme-dist-1" && len(d.Upstream) == 1 && d.Upstream[0] == "acme-dist-1" {
+					return true
+				}
+			}
+		}
+		return false
+	})
 }

@@ -29,6 +29,9 @@ type Graph struct {
 	down  map[string][]string // reverse of up
 	links map[string][]Link
 	order []string // every node, sorted
+	// neighbors holds every learned neighbour, matched or not, when the
+	// graph was made by Build.
+	neighbors map[string][]NeighborView
 }
 
 // New builds a graph. Upstreams naming unknown devices are ignored: the
@@ -58,7 +61,8 @@ func New(nodes []Node, links []Link) *Graph {
 	return g
 }
 
-// Upstream returns the configured upstream devices of name.
+// Upstream returns the upstream devices of name: configured ones first,
+// then, for a graph made by Build, those learned from LLDP/CDP.
 func (g *Graph) Upstream(name string) []string { return slices.Clone(g.up[name]) }
 
 // Links returns the learned links of name, with name always on side A.

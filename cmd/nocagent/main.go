@@ -95,6 +95,7 @@ Start with 'nocagent demo': a simulated network, the agent, tickets appearing.`,
 		newSimulateCmd(g, stdout, stderr),
 		newPollCmd(g, stdout),
 		newCheckConfigCmd(stdout),
+		newDiscoverCmd(stdout, stderr),
 		newVersionCmd(stdout),
 	)
 	return root
