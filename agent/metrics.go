@@ -77,7 +77,7 @@ func (t *ticketMetrics) Describe(ch chan<- *prometheus.Desc) {
 func (t *ticketMetrics) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if open, err := t.a.tickets.List(ctx, ticketing.Filter{Open: true, Limit: 10000}); err == nil {
+	if open, err := t.a.tickets.List(ctx, ticketing.Filter{Open: true, Limit: ticketing.MaxListLimit}); err == nil {
 		counts := map[[2]string]int{}
 		for _, tk := range open {
 			counts[[2]string{string(tk.Priority), string(tk.State)}]++
