@@ -289,6 +289,7 @@ const (
 	entPhysicalContainedIn = 4
 	entPhysicalClass       = 5
 	entPhysicalName        = 7
+	entPhysicalSoftwareRev = 10
 	entPhysicalSerialNum   = 11
 	entPhysicalModelName   = 13
 )
@@ -296,7 +297,8 @@ const (
 var entityRoots = []string{
 	col(oidEntPhysicalEntry, entPhysicalDescr), col(oidEntPhysicalEntry, entPhysicalContainedIn),
 	col(oidEntPhysicalEntry, entPhysicalClass), col(oidEntPhysicalEntry, entPhysicalName),
-	col(oidEntPhysicalEntry, entPhysicalSerialNum), col(oidEntPhysicalEntry, entPhysicalModelName),
+	col(oidEntPhysicalEntry, entPhysicalSoftwareRev), col(oidEntPhysicalEntry, entPhysicalSerialNum),
+	col(oidEntPhysicalEntry, entPhysicalModelName),
 }
 
 var entityClasses = [...]string{
@@ -321,7 +323,7 @@ type entRow struct {
 // decodeEntities builds entPhysicalTable rows sorted by index, and picks the
 // chassis's model and serial: the first chassis-class entity, lowest index,
 // preferring top-level ones (containedIn 0), that has a non-empty value.
-func decodeEntities(pdus []gosnmp.SnmpPDU) (ents []Entity, model, serial string) {
+func decodeEntities(pdus []gosnmp.SnmpPDU) (ents []Entity, model, serial, firmware string) {
 	rows := make([]entRow, 0, 16)
 	pos := make(map[int]int, 16)
 	for _, p := range pdus {
@@ -356,6 +358,8 @@ func decodeEntities(pdus []gosnmp.SnmpPDU) (ents []Entity, model, serial string)
 			r.Name = pduString(p)
 		case entPhysicalSerialNum:
 			r.Serial = pduString(p)
+		case entPhysicalSoftwareRev:
+			r.Firmware = pduString(p)
 		case entPhysicalModelName:
 			r.Model = pduString(p)
 		}
@@ -365,14 +369,30 @@ func decodeEntities(pdus []gosnmp.SnmpPDU) (ents []Entity, model, serial string)
 	for _, r := range rows {
 		ents = append(ents, r.Entity)
 	}
+	// Tiers: top-level chassis, any chassis, then, for agents that leave
+	// the class out or call the box a container or stack (Catalyst 3560,
+	// AlliedWare, Edgecore), the lowest index of a class that can be the
+	// box, as LibreNMS does.
+	boxLike := func(r *entRow) bool {
+		switch r.Class {
+		case "unknown", "other", "container", "stack", "backplane":
+			return true
+		}
+		return false
+	}
+	tiers := []func(*entRow) bool{
+		func(r *entRow) bool { return r.Class == "chassis" && r.containedIn == 0 },
+		func(r *entRow) bool { return r.Class == "chassis" },
+		boxLike,
+	}
 	pick := func(get func(*entRow) string) string {
-		for _, top := range []bool{true, false} {
+		for _, fits := range tiers {
 			for i := range rows {
 				r := &rows[i]
-				if r.Class != "chassis" || (top && r.containedIn != 0) {
+				if !fits(r) {
 					continue
 				}
-				if v := get(r); v != "" {
+				if v := get(r); v != "" && !placeholder(v) {
 					return v
 				}
 			}
@@ -380,8 +400,20 @@ func decodeEntities(pdus []gosnmp.SnmpPDU) (ents []Entity, model, serial string)
 		return ""
 	}
 	model = pick(func(r *entRow) string { return r.Model })
+	firmware = pick(func(r *entRow) string { return r.Firmware })
 	serial = pick(func(r *entRow) string { return r.Serial })
-	return ents, model, serial
+	return ents, model, serial, firmware
+}
+
+// placeholder reports values agents put where they have no serial or
+// model, which must not count as one (a serial change from "NA" to a real
+// serial is not a replaced device).
+func placeholder(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "", "na", "n/a", "none", "unknown", "not available", "0", "-":
+		return true
+	}
+	return false
 }
 
 // HOST-RESOURCES-MIB.
@@ -438,8 +470,18 @@ func decodeCPU(pdus []gosnmp.SnmpPDU) []CPU {
 	return out
 }
 
-// decodeStorage reads hrStorageTable rows of type RAM and virtual memory as
-// Memory named by hrStorageDescr; disks are left for a later profile.
+// hrStorageOther holds, on net-snmp agents, the Linux "Memory buffers",
+// "Cached memory" and "Shared memory" rows.
+const oidHrStorageOther = ".1.3.6.1.2.1.25.2.1.1"
+
+// decodeStorage reads the memory rows of hrStorageTable (RAM, virtual
+// memory, and the "other" rows net-snmp uses for buffers and cache) as
+// Memory named by hrStorageDescr; disks are the storage module's business.
+//
+// A system pool's used bytes leave out buffers and page cache when the
+// agent reports them for the same RAM, as LibreNMS does: Linux counts them
+// as used though the kernel gives them back on demand, so the raw figure
+// sits near 100% on any busy box.
 func decodeStorage(pdus []gosnmp.SnmpPDU) []Memory {
 	type st struct {
 		idx               int
@@ -483,21 +525,83 @@ func decodeStorage(pdus []gosnmp.SnmpPDU) []Memory {
 		}
 	}
 	slices.SortFunc(rows, func(a, b st) int { return a.idx - b.idx })
-	out := make([]Memory, 0, 2)
+	out := make([]Memory, 0, 4)
+	var sizes []uint64 // raw RAM size per out entry, to pair buffers with their RAM
 	for _, r := range rows {
-		if r.typ != oidHrStorageRAM && r.typ != oidHrStorageVirt {
+		class := storageClass(r.typ, r.descr)
+		if class == "" || r.size == 0 {
 			continue
 		}
-		m := Memory{Name: r.descr, UsedBytes: r.units * r.used, TotalBytes: r.units * r.size}
+		m := Memory{Name: r.descr, UsedBytes: r.units * r.used, TotalBytes: r.units * r.size, Class: class}
 		if m.Name == "" {
 			m.Name = "storage" + strconv.Itoa(r.idx)
 		}
-		if r.size > 0 {
-			m.Percent = float64(r.used) / float64(r.size) * 100
-		}
 		out = append(out, m)
+		sizes = append(sizes, r.units*r.size)
+	}
+	var buffers, cached uint64
+	var haveBuf, haveCache bool
+	for _, m := range out {
+		switch m.Class {
+		case "buffers":
+			buffers, haveBuf = m.UsedBytes, true
+		case "cached":
+			cached, haveCache = m.UsedBytes, true
+		}
+	}
+	for i := range out {
+		m := &out[i]
+		if m.Class == "system" && haveBuf && haveCache && buffers+cached <= m.UsedBytes && bufferedRAM(out, sizes[i]) {
+			m.UsedBytes -= buffers + cached
+		}
+		if m.TotalBytes > 0 {
+			m.Percent = float64(m.UsedBytes) / float64(m.TotalBytes) * 100
+		}
 	}
 	return out
+}
+
+// bufferedRAM reports whether the buffers row describes RAM of this size.
+func bufferedRAM(out []Memory, size uint64) bool {
+	for _, m := range out {
+		if m.Class == "buffers" && m.TotalBytes == size {
+			return true
+		}
+	}
+	return false
+}
+
+// storageClass classifies an hrStorage row as a memory class, or "" for
+// disks and unknown kinds.
+func storageClass(typ, descr string) string {
+	d := strings.ToLower(descr)
+	switch typ {
+	case oidHrStorageRAM:
+		switch {
+		case strings.Contains(d, "buffers"):
+			return "buffers"
+		case strings.Contains(d, "cache"):
+			return "cached"
+		}
+		return "system"
+	case oidHrStorageVirt:
+		if strings.Contains(d, "swap") {
+			return "swap"
+		}
+		return "virtual"
+	case oidHrStorageOther:
+		switch {
+		case strings.Contains(d, "buffer"):
+			return "buffers"
+		case strings.Contains(d, "cache"):
+			return "cached"
+		case strings.Contains(d, "shared"):
+			return "shared"
+		case strings.Contains(d, "memory"):
+			return "system"
+		}
+	}
+	return ""
 }
 
 // ENTITY-SENSOR-MIB entPhySensorTable.

@@ -3,6 +3,7 @@ package collector
 import (
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -157,7 +158,7 @@ func TestDecodeEntities(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ents, model, serial := decodeEntities(tt.pdus)
+			ents, model, serial, _ := decodeEntities(tt.pdus)
 			if len(ents) != tt.wantN || model != tt.wantModel || serial != tt.wantSN {
 				t.Errorf("got %d entities, model %q serial %q; want %d %q %q", len(ents), model, serial, tt.wantN, tt.wantModel, tt.wantSN)
 			}
@@ -171,7 +172,7 @@ func TestDecodeEntities(t *testing.T) {
 			}
 		})
 	}
-	ents, _, _ := decodeEntities(tests[0].pdus)
+	ents, _, _, _ := decodeEntities(tests[0].pdus)
 	if ents[0] != (Entity{Index: 1, Class: "stack", Descr: "c2960x stack"}) ||
 		ents[1] != (Entity{Index: 1001, Class: "chassis", Model: "WS-C2960X-48FPS-L", Serial: "FOC1111X1AA"}) ||
 		ents[2] != (Entity{Index: 1002, Class: "port", Name: "Gi1/0/1"}) {
@@ -198,19 +199,67 @@ func TestDecodeHostResources(t *testing.T) {
 		vInt(st(hrStorageUnits, "31"), 4096), vInt(st(hrStorageSize, "31"), 100), vInt(st(hrStorageUsed, "31"), 50),
 		vOID(st(hrStorageType, "6"), oidHrStorageRAM), vStr(st(hrStorageDescr, "6"), "Big RAM"), // Integer32 overflow
 		vInt(st(hrStorageUnits, "6"), 65536), vInt(st(hrStorageSize, "6"), -1), vInt(st(hrStorageUsed, "6"), 1<<30),
+		vOID(st(hrStorageType, "10"), oidHrStorageVirt), vStr(st(hrStorageDescr, "10"), "Swap space"),
+		vInt(st(hrStorageUnits, "10"), 1024), vInt(st(hrStorageSize, "10"), 1000), vInt(st(hrStorageUsed, "10"), 10),
 	}
 	cpu := decodeCPU(pdus)
 	if want := []CPU{{"cpu196", 3}, {"cpu197", 12}}; !reflect.DeepEqual(cpu, want) {
 		t.Errorf("cpu = %+v, want %+v", cpu, want)
 	}
 	mem := decodeStorage(pdus)
-	want := []Memory{
-		{Name: "Physical memory", UsedBytes: 2_048_000_000, TotalBytes: 8_192_000_000, Percent: 25},
-		{Name: "Virtual memory"},
-		{Name: "Big RAM", UsedBytes: 65536 << 30, TotalBytes: 65536 * 4294967295, Percent: float64(1<<30) / 4294967295 * 100},
+	want := []Memory{ // the size-0 virtual memory row is left out
+		{Name: "Physical memory", UsedBytes: 2_048_000_000, TotalBytes: 8_192_000_000, Percent: 25, Class: "system"},
+		{Name: "Big RAM", UsedBytes: 65536 << 30, TotalBytes: 65536 * 4294967295, Percent: float64(1<<30) / 4294967295 * 100, Class: "system"},
+		{Name: "Swap space", UsedBytes: 10240, TotalBytes: 1_024_000, Percent: 1, Class: "swap"},
 	}
 	if !reflect.DeepEqual(mem, want) {
 		t.Errorf("memory = %+v\nwant %+v", mem, want)
+	}
+}
+
+// TestDecodeStorageLinux checks the net-snmp layout: system memory leaves
+// out buffers and page cache of the same RAM (the arubaos-cx recording:
+// (1626816 − 89044 − 1078996) kB = 469786624 bytes, as LibreNMS says).
+func TestDecodeStorageLinux(t *testing.T) {
+	st := func(c int, idx string) string { return oidHrStorageEntry + "." + strconv.Itoa(c) + "." + idx }
+	row := func(idx, typ, descr string, size, used int) []gosnmp.SnmpPDU {
+		return []gosnmp.SnmpPDU{
+			vOID(st(hrStorageType, idx), typ), vStr(st(hrStorageDescr, idx), descr),
+			vInt(st(hrStorageUnits, idx), 1024), vInt(st(hrStorageSize, idx), size), vInt(st(hrStorageUsed, idx), used),
+		}
+	}
+	tests := []struct {
+		name     string
+		pdus     []gosnmp.SnmpPDU
+		wantUsed uint64
+	}{
+		{"buffers and cache subtracted", slices.Concat(
+			row("1", oidHrStorageRAM, "Physical memory", 3507408, 1626816),
+			row("6", oidHrStorageOther, "Memory buffers", 3507408, 89044),
+			row("7", oidHrStorageOther, "Cached memory", 1078996+100, 1078996), // size differs: only buffers pair
+		), 469786624},
+		{"no cache row: raw used", slices.Concat(
+			row("1", oidHrStorageRAM, "Physical memory", 3507408, 1626816),
+			row("6", oidHrStorageOther, "Memory buffers", 3507408, 89044),
+		), 1626816 * 1024},
+		{"buffers of other RAM: raw used", slices.Concat(
+			row("1", oidHrStorageRAM, "Physical memory", 3507408, 1626816),
+			row("6", oidHrStorageOther, "Memory buffers", 100, 89044),
+			row("7", oidHrStorageOther, "Cached memory", 100, 1078996),
+		), 1626816 * 1024},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mem := decodeStorage(tt.pdus)
+			if len(mem) == 0 || mem[0].Class != "system" || mem[0].UsedBytes != tt.wantUsed {
+				t.Fatalf("memory = %+v, want system used %d", mem, tt.wantUsed)
+			}
+			for _, m := range mem[1:] {
+				if m.Class == "system" {
+					t.Errorf("%q classed as system", m.Name)
+				}
+			}
+		})
 	}
 }
 

@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/gosnmp/gosnmp"
@@ -15,6 +16,9 @@ type PollOptions struct {
 	// Now stamps Snapshot.Time and measures PollDuration; nil means
 	// time.Now.
 	Now func() time.Time
+	// Profiles chooses how to read each device; nil means the built-in
+	// profiles.
+	Profiles *ProfileSet
 }
 
 func (o PollOptions) now() time.Time {
@@ -39,7 +43,7 @@ func Poll(ctx context.Context, target string, cred inventory.Credential, opts Po
 	}
 	defer s.Close()
 	snap.Target = s.Target()
-	collect(ctx, s, snap)
+	collectWith(ctx, s, snap, opts.Profiles)
 	snap.PDUs = s.PDUs()
 	snap.PollDuration = opts.now().Sub(start)
 	return snap
@@ -65,36 +69,47 @@ type module struct {
 	roots  []string
 	decode func(snap *Snapshot, pdus []gosnmp.SnmpPDU)
 	// skip, when set, says the module cannot have data for this device.
-	skip func(snap *Snapshot) bool
+	skip func(snap *Snapshot, p *Profile) bool
 }
 
 // modules run in order: sensors need entity names, neighbours need
-// interface names.
+// interface names. The vendor profile's columns join the host-resources
+// walk (see collect), so a profile costs no request of its own.
 var modules = []module{
 	{name: "interfaces", roots: interfaceRoots, decode: func(s *Snapshot, p []gosnmp.SnmpPDU) {
 		s.Interfaces = decodeInterfaces(p)
 	}},
 	{name: "entity", roots: entityRoots, decode: func(s *Snapshot, p []gosnmp.SnmpPDU) {
-		s.Entities, s.Model, s.Serial = decodeEntities(p)
+		s.Entities, s.Model, s.Serial, s.Firmware = decodeEntities(p)
 	}},
 	{name: "sensors", roots: sensorRoots, decode: func(s *Snapshot, p []gosnmp.SnmpPDU) {
 		s.Sensors = decodeSensors(p, s.Entities)
-	}, skip: func(s *Snapshot) bool { return len(s.Entities) == 0 }},
+	}, skip: func(s *Snapshot, p *Profile) bool { return len(s.Entities) == 0 || p.skips("entity-sensor") }},
 	{name: "host-resources", roots: hostResourcesRoots, decode: func(s *Snapshot, p []gosnmp.SnmpPDU) {
 		s.CPU = decodeCPU(p)
 		s.Memory = decodeStorage(p)
-	}},
+	}, skip: func(_ *Snapshot, p *Profile) bool { return p.skips("host-resources") }},
 	{name: "lldp", roots: lldpRoots, decode: func(s *Snapshot, p []gosnmp.SnmpPDU) {
 		s.Neighbors = append(s.Neighbors, decodeLLDP(p, s.Interfaces)...)
-	}},
+	}, skip: func(_ *Snapshot, p *Profile) bool { return p.skips("lldp") }},
 	{name: "cdp", roots: cdpRoots, decode: func(s *Snapshot, p []gosnmp.SnmpPDU) {
 		s.Neighbors = append(s.Neighbors, decodeCDP(p, s.Interfaces)...)
-	}},
+	}, skip: func(_ *Snapshot, p *Profile) bool { return p.skips("cdp") }},
 }
 
-// collect fills snap from w: the system group first, which decides
-// reachability, then each module.
+// collect fills snap from w with the built-in profiles.
 func collect(ctx context.Context, w walker, snap *Snapshot) {
+	collectWith(ctx, w, snap, nil)
+}
+
+// collectWith fills snap from w: the system group first, which decides
+// reachability and the profile, together with the profile's scalars when
+// they fit in the same request; then each module. The profile's columns
+// are walked with HOST-RESOURCES-MIB in one multi-column walk.
+func collectWith(ctx context.Context, w walker, snap *Snapshot, set *ProfileSet) {
+	if set == nil {
+		set = BuiltinProfiles()
+	}
 	pdus, err := w.Get(ctx, systemOIDs)
 	if err != nil {
 		snap.Errors = append(snap.Errors, "system: "+err.Error())
@@ -108,18 +123,44 @@ func collect(ctx context.Context, w walker, snap *Snapshot) {
 	snap.System = sys
 	snap.Vendor = vendorFromObjectID(sys.ObjectID)
 	snap.OS = guessOS(snap.Vendor, sys.Descr)
+	prof := set.Select(sys.ObjectID, sys.Descr)
+	snap.Profile = prof.Name
+	if prof.Vendor != "" {
+		snap.Vendor = prof.Vendor
+	}
+	if prof.OS != "" {
+		snap.OS = prof.OS
+	}
+	plan := prof.fetchPlan()
+
+	var scalars []gosnmp.SnmpPDU
+	if len(plan.scalars) > 0 {
+		if scalars, err = w.Get(ctx, plan.scalars); err != nil {
+			snap.Errors = append(snap.Errors, "profile "+prof.Name+": "+err.Error())
+		}
+	}
 
 	buf := make([]gosnmp.SnmpPDU, 0, 256)
+	var profWalked []gosnmp.SnmpPDU
 	for _, m := range modules {
 		if err := ctx.Err(); err != nil {
 			snap.Errors = append(snap.Errors, m.name+": poll deadline reached before this table: "+err.Error())
-			return
+			break
 		}
-		if m.skip != nil && m.skip(snap) {
+		skip := m.skip != nil && m.skip(snap, prof)
+		roots := m.roots
+		withProfile := m.name == "host-resources" && len(plan.columns) > 0
+		if withProfile {
+			if skip {
+				roots = plan.columns
+			} else {
+				roots = append(slices.Clip(roots), plan.columns...)
+			}
+		} else if skip {
 			continue
 		}
 		buf = buf[:0]
-		err := w.Walk(ctx, m.roots, func(p gosnmp.SnmpPDU) error {
+		err := w.Walk(ctx, roots, func(p gosnmp.SnmpPDU) error {
 			buf = append(buf, p)
 			return nil
 		})
@@ -131,6 +172,14 @@ func collect(ctx context.Context, w walker, snap *Snapshot) {
 				continue
 			}
 		}
-		m.decode(snap, buf)
+		if withProfile {
+			profWalked = slices.Clone(buf)
+		}
+		if !skip {
+			m.decode(snap, buf)
+		}
 	}
+	// Last, so that profile readings override the standard ones and
+	// names can use entities; also after a deadline, with what came.
+	applyProfile(prof, newProfileData(plan.columns, scalars, profWalked), snap)
 }

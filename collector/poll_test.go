@@ -107,7 +107,11 @@ func TestCollectSyntheticSwitch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{`"cpu":[]`, `"memory":[]`, `"errors":[]`} {
+	// The cisco-ios profile reads cpmCPUTotal5minRev.
+	if snap.Profile != "cisco-ios" || len(snap.CPU) != 1 || snap.CPU[0].Percent != 7 || snap.Firmware != "15.2(7)E2" {
+		t.Errorf("profile %q cpu %+v firmware %q", snap.Profile, snap.CPU, snap.Firmware)
+	}
+	for _, key := range []string{`"memory":[]`, `"errors":[]`} {
 		if !strings.Contains(string(b), key) {
 			t.Errorf("JSON lacks %s", key)
 		}

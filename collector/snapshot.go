@@ -1,6 +1,9 @@
 package collector
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Snapshot is what one poll of one device saw. The collector emits it and
 // never touches it again; export and rules only read it.
@@ -16,8 +19,10 @@ type Snapshot struct {
 	System     System      `json:"system"`
 	Vendor     string      `json:"vendor"`
 	OS         string      `json:"os"`
-	Model      string      `json:"model"`  // the chassis's model, as on its label
-	Serial     string      `json:"serial"` // the chassis's serial, as on its label
+	Model      string      `json:"model"`    // the chassis's model, as on its label
+	Serial     string      `json:"serial"`   // the chassis's serial, as on its label
+	Firmware   string      `json:"firmware"` // the software version the device runs
+	Profile    string      `json:"profile"`  // the vendor profile that read it
 	Entities   []Entity    `json:"entities"`
 	Interfaces []Interface `json:"interfaces"`
 	CPU        []CPU       `json:"cpu"`
@@ -50,6 +55,8 @@ type Entity struct {
 	Descr  string `json:"descr"`
 	Model  string `json:"model"`
 	Serial string `json:"serial"`
+	// Firmware is entPhysicalSoftwareRev.
+	Firmware string `json:"firmware,omitempty"`
 }
 
 // Interface is one IF-MIB ifTable/ifXTable row. Counters are the 64-bit HC
@@ -104,6 +111,10 @@ type Memory struct {
 	UsedBytes  uint64  `json:"used_bytes"`
 	TotalBytes uint64  `json:"total_bytes"`
 	Percent    float64 `json:"percent"`
+	// Class is system (what "memory utilisation" means), or virtual,
+	// buffers, cached, shared or swap. Pools read as a percentage alone
+	// have Percent and zero byte counts.
+	Class string `json:"class"`
 }
 
 // Sensor is an environmental reading: temperature, fan, power supply.
@@ -123,4 +134,30 @@ type Neighbor struct {
 	RemotePort      string `json:"remote_port"`
 	RemoteChassisID string `json:"remote_chassis_id"`
 	RemoteAddress   string `json:"remote_address"`
+}
+
+// Replacement says a device answers with another chassis serial than it did
+// before: the box behind the address was swapped (RMA, upgrade) or the
+// address now points at another device.
+type Replacement struct {
+	OldSerial string `json:"old_serial"`
+	NewSerial string `json:"new_serial"`
+	OldModel  string `json:"old_model"`
+	NewModel  string `json:"new_model"`
+}
+
+// DetectReplacement compares two polls of the same device and returns the
+// replacement, or nil when either poll has no serial (unreachable, or an
+// agent that does not report one) or the serials are the same. Serials
+// compare without surrounding blanks and case, which some agents change
+// between releases.
+func DetectReplacement(prev, cur *Snapshot) *Replacement {
+	if prev == nil || cur == nil {
+		return nil
+	}
+	o, n := strings.TrimSpace(prev.Serial), strings.TrimSpace(cur.Serial)
+	if placeholder(o) || placeholder(n) || strings.EqualFold(o, n) {
+		return nil
+	}
+	return &Replacement{OldSerial: o, NewSerial: n, OldModel: prev.Model, NewModel: cur.Model}
 }

@@ -1,0 +1,423 @@
+package collector
+
+import (
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gosnmp/gosnmp"
+)
+
+// What a profile asks of the network, worked out once per profile.
+type profileFetch struct {
+	scalars []string // one GET
+	columns []string // one multi-column walk
+}
+
+// fetchPlan lists the scalars and columns the profile reads, without
+// duplicates, in the order the profile names them.
+func (p *Profile) fetchPlan() profileFetch {
+	p.planOnce.Do(func() {
+		var f profileFetch
+		add := func(table bool, oids ...OID) {
+			for _, o := range oids {
+				if o == "" {
+					continue
+				}
+				dst := &f.scalars
+				if table {
+					dst = &f.columns
+				}
+				if !slices.Contains(*dst, string(o)) {
+					*dst = append(*dst, string(o))
+				}
+			}
+		}
+		for _, c := range p.CPU {
+			add(c.Table, c.OID, c.NameColumn, c.NameEntity, c.Require)
+		}
+		for _, m := range p.Memory {
+			add(m.Table, m.Used, m.Free, m.Total, m.Percent, m.NameColumn, m.NameEntity, m.Require)
+		}
+		for _, s := range p.Sensors {
+			add(s.Table, s.Value, s.Status, s.NameColumn, s.NameEntity, s.Require)
+		}
+		for _, srcs := range [][]IdentitySource{p.Model, p.Serial, p.Firmware} {
+			for _, s := range srcs {
+				add(false, s.OID)
+				add(true, s.Column)
+			}
+		}
+		p.plan = f
+	})
+	return p.plan
+}
+
+// profileData holds the varbinds fetched for a profile: scalars by OID,
+// walked cells by column.
+type profileData struct {
+	scalars map[string]gosnmp.SnmpPDU
+	cols    map[string]*columnData
+}
+
+type columnData struct {
+	order []string // row indexes in walk order
+	cells map[string]gosnmp.SnmpPDU
+}
+
+func newProfileData(columns []string, scalars, walked []gosnmp.SnmpPDU) profileData {
+	d := profileData{scalars: make(map[string]gosnmp.SnmpPDU, len(scalars)), cols: make(map[string]*columnData, len(columns))}
+	for _, p := range scalars {
+		if !absent(p) {
+			d.scalars[p.Name] = p
+		}
+	}
+	for _, c := range columns {
+		d.cols[c] = &columnData{cells: map[string]gosnmp.SnmpPDU{}}
+	}
+	for _, p := range walked {
+		if absent(p) {
+			continue
+		}
+		for _, c := range columns {
+			if under(p.Name, c) {
+				cd := d.cols[c]
+				idx := p.Name[len(c)+1:]
+				if _, dup := cd.cells[idx]; !dup {
+					cd.order = append(cd.order, idx)
+				}
+				cd.cells[idx] = p
+				break
+			}
+		}
+	}
+	return d
+}
+
+// value returns the varbind of oid: a scalar when table is false, else the
+// cell of row idx in column oid.
+func (d profileData) value(table bool, oid OID, idx string) (gosnmp.SnmpPDU, bool) {
+	if oid == "" {
+		return gosnmp.SnmpPDU{}, false
+	}
+	if !table {
+		p, ok := d.scalars[string(oid)]
+		return p, ok
+	}
+	c := d.cols[string(oid)]
+	if c == nil {
+		return gosnmp.SnmpPDU{}, false
+	}
+	p, ok := c.cells[idx]
+	return p, ok
+}
+
+// rows returns the row indexes of a spec: those of its first column that
+// has any, in increasing OID order, minus rows whose require column is
+// zero or missing. A scalar spec has one row, "".
+func (d profileData) rows(table bool, r Rows, require OID, cols ...OID) []string {
+	if !table {
+		return []string{""}
+	}
+	var idx []string
+	seen := map[string]bool{}
+	for _, c := range cols {
+		cd := d.cols[string(c)]
+		if c == "" || cd == nil {
+			continue
+		}
+		for _, i := range cd.order {
+			if !seen[i] {
+				seen[i] = true
+				idx = append(idx, i)
+			}
+		}
+	}
+	slices.SortFunc(idx, func(a, b string) int { return compareOID("."+a, "."+b) })
+	kept := idx[:0]
+	for _, i := range idx {
+		if r.IndexMatch != nil && !r.IndexMatch.MatchString(i) {
+			continue
+		}
+		if require != "" {
+			p, ok := d.value(true, require, i)
+			if !ok {
+				continue
+			}
+			if v, ok := pduFloat(p); !ok || v == 0 {
+				continue
+			}
+		}
+		kept = append(kept, i)
+	}
+	return kept
+}
+
+// pduFloat reads a number from a numeric varbind, or from an OCTET STRING
+// holding a decimal number (some vendors report loads as text).
+func pduFloat(p gosnmp.SnmpPDU) (float64, bool) {
+	if p.Type == gosnmp.OctetString {
+		s := strings.TrimSpace(strings.TrimRight(pduString(p), "%"))
+		f, err := strconv.ParseFloat(s, 64)
+		return f, err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
+	}
+	if p.Type == gosnmp.Counter64 || p.Type == gosnmp.Counter32 || p.Type == gosnmp.Gauge32 || p.Type == gosnmp.TimeTicks || p.Type == gosnmp.Uinteger32 {
+		u, ok := pduUint(p)
+		return float64(u), ok
+	}
+	i, ok := pduInt(p)
+	return float64(i), ok
+}
+
+// rowName names a row: the name column, then the entity named by the
+// name_entity column, then the template with {index} filled in.
+func (d profileData) rowName(table bool, r Rows, nameCol, nameEnt OID, tmpl, idx string, ents map[int]string, fallback string) string {
+	if p, ok := d.value(table, nameCol, idx); ok {
+		if s := pduString(p); s != "" {
+			return s
+		}
+	}
+	if p, ok := d.value(table, nameEnt, idx); ok {
+		if n, ok := pduInt(p); ok {
+			if s := ents[int(n)]; s != "" {
+				return s
+			}
+		}
+	}
+	if r.IndexEntity {
+		first, _, _ := strings.Cut(idx, ".")
+		if n, ok := parseIndex1(first); ok && ents[n] != "" {
+			return ents[n]
+		}
+	}
+	if tmpl == "" {
+		tmpl = fallback
+	}
+	if idx == "" {
+		return strings.ReplaceAll(tmpl, " {index}", "")
+	}
+	return strings.ReplaceAll(tmpl, "{index}", idx)
+}
+
+func entityNames(ents []Entity) map[int]string {
+	m := make(map[int]string, len(ents))
+	for _, e := range ents {
+		switch {
+		case e.Name != "":
+			m[e.Index] = e.Name
+		case e.Descr != "":
+			m[e.Index] = e.Descr
+		}
+	}
+	return m
+}
+
+// decodeProfileCPU reads the profile's CPU specs. A fallback spec counts
+// only when the specs before it found nothing.
+func decodeProfileCPU(p *Profile, d profileData, ents map[int]string, standard int) []CPU {
+	var out []CPU
+	for _, s := range p.CPU {
+		if s.Fallback && len(out)+standard > 0 {
+			continue
+		}
+		div := s.Divisor
+		if div == 0 {
+			div = 1
+		}
+		for _, idx := range d.rows(s.Table, s.Rows, s.Require, s.OID) {
+			pdu, ok := d.value(s.Table, s.OID, idx)
+			if !ok {
+				continue
+			}
+			v, ok := pduFloat(pdu)
+			if s.ValueRegexp != nil {
+				v, ok = regexpFloat(s.ValueRegexp, pduString(pdu))
+			}
+			if s.Idle {
+				v = 100*div - v
+			}
+			if !ok || v < 0 {
+				continue
+			}
+			out = append(out, CPU{
+				Name:    d.rowName(s.Table, s.Rows, s.NameColumn, s.NameEntity, s.Name, idx, ents, "cpu {index}"),
+				Percent: v / div,
+			})
+		}
+	}
+	return out
+}
+
+// decodeProfileMemory reads the profile's memory specs.
+func decodeProfileMemory(p *Profile, d profileData, ents map[int]string, standard int) []Memory {
+	var out []Memory
+	for _, s := range p.Memory {
+		if s.Fallback && len(out)+standard > 0 {
+			continue
+		}
+		units := s.Units
+		if units == 0 {
+			units = 1
+		}
+		class := s.Class
+		if class == "" {
+			class = "system"
+		}
+		for _, idx := range d.rows(s.Table, s.Rows, s.Require, s.Used, s.Free, s.Total, s.Percent) {
+			get := func(o OID) (float64, bool) {
+				pdu, ok := d.value(s.Table, o, idx)
+				if !ok {
+					return 0, false
+				}
+				v, ok := pduFloat(pdu)
+				return v, ok && v >= 0
+			}
+			u, hasU := get(s.Used)
+			f, hasF := get(s.Free)
+			t, hasT := get(s.Total)
+			pc, hasPc := get(s.Percent)
+			n := float64(units)
+			m, ok := memoryOf(u*n, hasU, f*n, hasF, t*n, hasT, pc, hasPc)
+			if !ok {
+				continue
+			}
+			m.Name = d.rowName(s.Table, s.Rows, s.NameColumn, s.NameEntity, s.Name, idx, ents, "memory {index}")
+			m.Class = class
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// memoryOf completes a pool from what the device gave: any two of used,
+// free and total give the third, percent and total give used, and percent
+// alone is kept without byte counts.
+func memoryOf(used float64, hasUsed bool, free float64, hasFree bool, total float64, hasTotal bool, pct float64, hasPct bool) (Memory, bool) {
+	switch {
+	case hasUsed && hasTotal:
+	case hasUsed && hasFree:
+		total = used + free
+	case hasFree && hasTotal:
+		if free > total {
+			return Memory{}, false
+		}
+		used = total - free
+	case hasPct && hasTotal:
+		used = math.Round(total * pct / 100)
+	case hasPct:
+		return Memory{Percent: pct}, pct <= 100
+	default:
+		return Memory{}, false
+	}
+	if total <= 0 || used > total || total > math.MaxUint64/2 {
+		return Memory{}, false
+	}
+	return Memory{UsedBytes: uint64(used), TotalBytes: uint64(total), Percent: used / total * 100}, true
+}
+
+// decodeProfileSensors reads the profile's sensor specs. Rows whose status
+// maps to absent (hardware not fitted) are left out.
+func decodeProfileSensors(p *Profile, d profileData, ents map[int]string) []Sensor {
+	var out []Sensor
+	for _, s := range p.Sensors {
+		div := s.Divisor
+		if div == 0 {
+			div = 1
+		}
+		unit := s.Unit
+		if unit == "" {
+			unit = sensorClassUnits[s.Class]
+		}
+		for _, idx := range d.rows(s.Table, s.Rows, s.Require, s.Value, s.Status) {
+			sn := Sensor{Class: s.Class, Unit: unit, Status: "unknown"}
+			hasValue := false
+			if pdu, ok := d.value(s.Table, s.Value, idx); ok {
+				if v, ok := pduFloat(pdu); ok {
+					sn.Value, hasValue = v/div, true
+				}
+			}
+			if pdu, ok := d.value(s.Table, s.Status, idx); ok {
+				if n, ok := pduInt(pdu); ok {
+					if st, ok := s.StatusMap[n]; ok {
+						sn.Status = st
+					}
+				}
+			}
+			if sn.Status == "absent" || (!hasValue && s.Status == "") {
+				continue
+			}
+			sn.Name = d.rowName(s.Table, s.Rows, s.NameColumn, s.NameEntity, s.Name, idx, ents, s.Class+" {index}")
+			out = append(out, sn)
+		}
+	}
+	return out
+}
+
+// identity returns the first non-empty value among srcs, then the
+// entity-derived value.
+func identity(srcs []IdentitySource, d profileData, descr, fromEntity string) string {
+	for _, s := range srcs {
+		var v string
+		switch {
+		case s.OID != "":
+			if p, ok := d.value(false, s.OID, ""); ok {
+				v = pduString(p)
+			}
+		case s.Column != "":
+			if cd := d.cols[string(s.Column)]; cd != nil {
+				idx := slices.Clone(cd.order)
+				slices.SortFunc(idx, compareOID)
+				for _, i := range idx {
+					if v = pduString(cd.cells[i]); v != "" {
+						break
+					}
+				}
+			}
+		case s.Entity:
+			v = fromEntity
+		case s.Descr != nil:
+			if m := s.Descr.FindStringSubmatch(descr); m != nil {
+				v = m[0]
+				if len(m) > 1 {
+					v = m[1]
+				}
+			}
+		}
+		if v = strings.TrimSpace(v); !placeholder(v) {
+			return v
+		}
+	}
+	return fromEntity
+}
+
+// applyProfile fills snap from the profile's data. Profile readings win
+// over the standard MIBs' where both exist; where the profile found
+// nothing, the standard readings already in snap stay.
+func applyProfile(p *Profile, d profileData, snap *Snapshot) {
+	ents := entityNames(snap.Entities)
+	if cpu := decodeProfileCPU(p, d, ents, len(snap.CPU)); len(cpu) > 0 {
+		snap.CPU = cpu
+	}
+	if mem := decodeProfileMemory(p, d, ents, len(snap.Memory)); len(mem) > 0 {
+		snap.Memory = mem
+	}
+	snap.Sensors = append(snap.Sensors, decodeProfileSensors(p, d, ents)...)
+	snap.Model = identity(p.Model, d, snap.System.Descr, snap.Model)
+	snap.Serial = identity(p.Serial, d, snap.System.Descr, snap.Serial)
+	snap.Firmware = identity(p.Firmware, d, snap.System.Descr, snap.Firmware)
+}
+
+// regexpFloat parses group 1 (or the whole match) of re in s.
+func regexpFloat(re *Regexp, s string) (float64, bool) {
+	m := re.FindStringSubmatch(s)
+	if m == nil {
+		return 0, false
+	}
+	v := m[0]
+	if len(m) > 1 {
+		v = m[1]
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	return f, err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
+}
