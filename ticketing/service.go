@@ -24,27 +24,52 @@ type Options struct {
 	Channels []string
 	// IDPrefix starts every human ticket id; default "NOC".
 	IDPrefix string
+	// Process is the service-process configuration (SLA, escalation,
+	// engineers, survey, problems); its zero value is the documented defaults.
+	Process ProcessConfig
+	// Devices, if set, looks up a device's context by name for manual
+	// tickets, so they carry the same serial, site and contract as auto ones.
+	Devices func(name string) (DeviceContext, bool)
 }
 
 // Service runs the ticket lifecycle on top of a Store.
 type Service struct {
-	store  Store
-	now    func() time.Time
-	log    *slog.Logger
-	window time.Duration
-	chans  []string
-	prefix string
+	store   Store
+	now     func() time.Time
+	log     *slog.Logger
+	window  time.Duration
+	chans   []string
+	prefix  string
+	proc    *process
+	devices func(name string) (DeviceContext, bool)
 }
 
-// NewService returns a Service storing tickets in store.
+// NewService returns a Service storing tickets in store. It panics if
+// opts.Process is invalid: use New for configuration that users wrote.
 func NewService(store Store, opts Options) *Service {
+	s, err := New(store, opts)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// New returns a Service storing tickets in store, or an error naming every
+// invalid field of opts.Process.
+func New(store Store, opts Options) (*Service, error) {
+	proc, err := opts.Process.compile()
+	if err != nil {
+		return nil, err
+	}
 	s := &Service{
-		store:  store,
-		now:    opts.Now,
-		log:    opts.Logger,
-		window: opts.ReopenWindow,
-		chans:  append([]string(nil), opts.Channels...),
-		prefix: opts.IDPrefix,
+		store:   store,
+		now:     opts.Now,
+		log:     opts.Logger,
+		window:  opts.ReopenWindow,
+		chans:   append([]string(nil), opts.Channels...),
+		prefix:  opts.IDPrefix,
+		proc:    proc,
+		devices: opts.Devices,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -58,7 +83,7 @@ func NewService(store Store, opts Options) *Service {
 	if s.prefix == "" {
 		s.prefix = "NOC"
 	}
-	return s
+	return s, nil
 }
 
 // IngestAction says what Ingest did with a signal.
@@ -118,6 +143,9 @@ func (s *Service) Ingest(ctx context.Context, sig Signal) (Ticket, IngestResult,
 	if err != nil {
 		return Ticket{}, IngestResult{}, fmt.Errorf("ingest signal %s for %s: %w", sig.Fingerprint, key, err)
 	}
+	if t.ID != "" {
+		t = s.decorate(t, s.now().UTC())
+	}
 	lvl := slog.LevelInfo
 	if res.Action == ActionDuplicate || res.Action == ActionIgnored {
 		lvl = slog.LevelDebug
@@ -155,12 +183,30 @@ type change struct {
 	evidence []Evidence
 	cleared  []Evidence
 	events   []Event
+	// to names who a notice about event seq is for ("engineer:alice",
+	// "tier:L2", "manager:bob"); events without an entry go to everyone the
+	// channel reaches.
+	to      map[int][]string
+	article *Article
 }
 
-func (c *change) event(now time.Time, actor string, kind EventKind, from, to, note string) {
+func (c *change) event(now time.Time, actor string, kind EventKind, from, to, note string) *Event {
 	ev := Event{Seq: len(c.t.Timeline) + 1, At: now, Actor: actor, Kind: kind, From: from, To: to, Note: note}
 	c.t.Timeline = append(c.t.Timeline, ev)
 	c.events = append(c.events, ev)
+	return &c.events[len(c.events)-1]
+}
+
+// notify addresses the notice about the last recorded event.
+func (c *change) notify(recipients ...string) {
+	if len(recipients) == 0 || len(c.events) == 0 {
+		return
+	}
+	if c.to == nil {
+		c.to = map[int][]string{}
+	}
+	seq := c.events[len(c.events)-1].Seq
+	c.to[seq] = append(c.to[seq], recipients...)
 }
 
 func (c *change) raise(now time.Time, p Priority, why string) bool {
@@ -235,16 +281,27 @@ func (s *Service) fire(ctx context.Context, tx Tx, now time.Time, key string, si
 		DedupKey:    key,
 		Device:      sig.Device,
 		OpenedAt:    now,
+		Tier:        1,
 	}
 	c := &change{t: &t, seq: seq, evidence: []Evidence{ev}}
 	c.event(now, ActorMonitoring, KindOpened, "", string(StateNew), sig.Summary)
-	return s.persist(ctx, tx, now, c, IngestResult{Action: ActionOpened})
+	if err := s.autoAssign(ctx, tx, now, c, 1, ""); err != nil {
+		return Ticket{}, IngestResult{}, err
+	}
+	t, res, err := s.persist(ctx, tx, now, c, IngestResult{Action: ActionOpened})
+	if err != nil {
+		return Ticket{}, IngestResult{}, err
+	}
+	if t, err = s.linkProblem(ctx, tx, now, t); err != nil {
+		return Ticket{}, IngestResult{}, err
+	}
+	return t, res, nil
 }
 
 // reopens decides whether a fault returning now reopens last instead of
 // opening a new ticket: only a resolution by monitoring, within the window.
 func (s *Service) reopens(last Ticket, now time.Time) bool {
-	return s.window > 0 && last.State == StateResolved &&
+	return s.window > 0 && (last.State == StateResolved || last.State == StateVerified) &&
 		last.ResolvedBy == ActorMonitoring && last.ResolvedAt != nil &&
 		now.Sub(*last.ResolvedAt) < s.window
 }
@@ -255,7 +312,14 @@ func (s *Service) clear(ctx context.Context, tx Tx, now time.Time, key string, s
 		return Ticket{}, IngestResult{}, err
 	}
 	if !ok {
-		return Ticket{}, IngestResult{Action: ActionIgnored}, nil
+		// An engineer may have resolved the ticket while the fault still
+		// fired; its clearing now is what verification waits for.
+		if t, ok, err = tx.LatestTicketByKey(ctx, key); err != nil {
+			return Ticket{}, IngestResult{}, err
+		}
+		if !ok || t.State.Terminal() {
+			return Ticket{}, IngestResult{Action: ActionIgnored}, nil
+		}
 	}
 	i := firingEvidence(t, sig.Fingerprint)
 	if i < 0 {
@@ -271,7 +335,7 @@ func (s *Service) clear(ctx context.Context, tx Tx, now time.Time, key string, s
 	note := fmt.Sprintf("cleared: %s at %s", summary, at.Format(time.RFC3339))
 	c := &change{t: &t, cleared: []Evidence{t.Evidence[i]}}
 
-	if firingEvidence(t, "") >= 0 {
+	if firingEvidence(t, "") >= 0 || !t.State.Open() {
 		c.event(now, ActorMonitoring, KindSymptomCleared, sig.Fingerprint, "", note)
 		return s.persist(ctx, tx, now, c, IngestResult{Action: ActionSymptomCleared})
 	}
@@ -296,51 +360,69 @@ func firingEvidence(t Ticket, fp string) int {
 
 // persist writes c and queues a notice per notifying event and channel.
 func (s *Service) persist(ctx context.Context, tx Tx, now time.Time, c *change, res IngestResult) (Ticket, IngestResult, error) {
+	t, err := s.write(ctx, tx, now, c)
+	if err != nil {
+		return Ticket{}, IngestResult{}, err
+	}
+	return t, res, nil
+}
+
+// write stores c: the ticket row, evidence, events, a knowledge-base
+// article and the notices, all in tx.
+func (s *Service) write(ctx context.Context, tx Tx, now time.Time, c *change) (Ticket, error) {
 	t := c.t
 	t.UpdatedAt = now
+	t.Escalated = t.Tier > 1
 	if c.seq > 0 {
 		if err := tx.CreateTicket(ctx, c.seq, *t); err != nil {
-			return Ticket{}, IngestResult{}, err
+			return Ticket{}, err
 		}
 	} else if err := tx.UpdateTicket(ctx, *t); err != nil {
-		return Ticket{}, IngestResult{}, err
+		return Ticket{}, err
 	}
 	for _, e := range c.cleared {
 		if err := tx.ClearEvidence(ctx, t.ID, e.ID, *e.ClearedAt); err != nil {
-			return Ticket{}, IngestResult{}, err
+			return Ticket{}, err
 		}
 	}
 	for _, e := range c.evidence {
 		id, err := tx.AddEvidence(ctx, t.ID, e)
 		if err != nil {
-			return Ticket{}, IngestResult{}, err
+			return Ticket{}, err
 		}
 		e.ID = id
 		t.Evidence = append(t.Evidence, e)
 	}
 	if err := tx.AppendEvents(ctx, t.ID, c.events); err != nil {
-		return Ticket{}, IngestResult{}, err
+		return Ticket{}, err
 	}
-	msgs, err := s.notices(*t, c.events, now)
+	if c.article != nil {
+		if _, err := tx.AddArticle(ctx, *c.article); err != nil {
+			return Ticket{}, err
+		}
+	}
+	msgs, err := s.notices(*t, c.events, c.to, now)
 	if err != nil {
-		return Ticket{}, IngestResult{}, err
+		return Ticket{}, err
 	}
 	if err := tx.EnqueueOutbox(ctx, msgs); err != nil {
-		return Ticket{}, IngestResult{}, err
+		return Ticket{}, err
 	}
-	return *t, res, nil
+	return *t, nil
 }
 
-func (s *Service) notices(t Ticket, evs []Event, now time.Time) ([]OutboxMessage, error) {
+func (s *Service) notices(t Ticket, evs []Event, to map[int][]string, now time.Time) ([]OutboxMessage, error) {
 	snapshot := t
 	snapshot.Timeline = nil
+	snapshot.SLA = s.proc.slaStatus(t, now)
 	var msgs []OutboxMessage
 	for _, ev := range evs {
 		if !ev.Kind.Notifies() || len(s.chans) == 0 {
 			continue
 		}
 		id := EventID(t.ID, ev.Seq)
-		payload, err := json.Marshal(Notice{Event: ev.Kind, EventID: id, At: ev.At, Note: ev.Note, Ticket: snapshot})
+		payload, err := json.Marshal(Notice{Event: ev.Kind, EventID: id, At: ev.At, Actor: ev.Actor,
+			Note: ev.Note, Recipients: to[ev.Seq], Ticket: snapshot})
 		if err != nil {
 			return nil, fmt.Errorf("encode notice %s: %w", id, err)
 		}
@@ -354,8 +436,8 @@ func (s *Service) notices(t Ticket, evs []Event, now time.Time) ([]OutboxMessage
 	return msgs, nil
 }
 
-// Get returns the ticket with its evidence and timeline. Returns EINVALID
-// for an empty id and ENOTFOUND for an unknown one.
+// Get returns the ticket with its evidence, timeline and SLA position.
+// Returns EINVALID for an empty id and ENOTFOUND for an unknown one.
 func (s *Service) Get(ctx context.Context, id string) (Ticket, error) {
 	if strings.TrimSpace(id) == "" {
 		return Ticket{}, Errorf(EINVALID, "ticket id is empty")
@@ -364,11 +446,34 @@ func (s *Service) Get(ctx context.Context, id string) (Ticket, error) {
 	if err != nil {
 		return Ticket{}, fmt.Errorf("get ticket %s: %w", id, err)
 	}
+	return s.decorate(t, s.now().UTC()), nil
+}
+
+// GetAs is Get for an actor: a customer asking for another customer's
+// ticket gets ENOTFOUND, exactly as for an id that does not exist.
+func (s *Service) GetAs(ctx context.Context, a Actor, id string) (Ticket, error) {
+	t, err := s.Get(ctx, id)
+	if err != nil {
+		return Ticket{}, err
+	}
+	if !Visible(a, t) {
+		return Ticket{}, Errorf(ENOTFOUND, "ticket %s not found", id)
+	}
 	return t, nil
 }
 
-// List returns tickets matching f, newest first, without timelines.
-// Returns EINVALID for an unknown state or priority or a limit out of range.
+// decorate fills the fields computed at read time.
+func (s *Service) decorate(t Ticket, now time.Time) Ticket {
+	t.Escalated = t.Tier > 1
+	if len(t.Timeline) > 0 {
+		t.SLA = s.proc.slaStatus(t, now)
+	}
+	return t
+}
+
+// List returns tickets matching f, newest first, with their SLA position
+// but without timelines (unless f.WithTimeline). Returns EINVALID for an
+// unknown state or priority or a limit out of range.
 func (s *Service) List(ctx context.Context, f Filter) ([]Ticket, error) {
 	switch {
 	case f.State != "" && !f.State.Valid():
@@ -381,9 +486,31 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Ticket, error) {
 	if f.Limit == 0 {
 		f.Limit = DefaultListLimit
 	}
+	keep := f.WithTimeline
+	// The SLA is replayed from the timeline, so it is always loaded.
+	f.WithTimeline = true
 	ts, err := s.store.ListTickets(ctx, f)
 	if err != nil {
 		return nil, fmt.Errorf("list tickets: %w", err)
 	}
+	now := s.now().UTC()
+	for i := range ts {
+		ts[i] = s.decorate(ts[i], now)
+		if !keep {
+			ts[i].Timeline = nil
+		}
+	}
 	return ts, nil
+}
+
+// ListAs is List for an actor: a customer's list is always limited to its
+// own customer, whatever the filter asks.
+func (s *Service) ListAs(ctx context.Context, a Actor, f Filter) ([]Ticket, error) {
+	if a.Role == RoleCustomer {
+		if f.Customer != "" && f.Customer != a.Customer {
+			return []Ticket{}, nil
+		}
+		f.Customer = a.Customer
+	}
+	return s.List(ctx, f)
 }

@@ -20,6 +20,13 @@ type Filter struct {
 	Device   string // DeviceContext.Name
 	Open     bool   // only tickets in OpenStates
 	Limit    int    // 0 means DefaultListLimit
+	Assignee string
+	// Active selects tickets in OpenStates or resolved: those Tick watches.
+	Active bool
+	// OpenedFrom and OpenedTo bound OpenedAt to [from, to) when not zero.
+	OpenedFrom, OpenedTo time.Time
+	// WithTimeline loads each ticket's timeline too.
+	WithTimeline bool
 }
 
 // Store is the storage a Service needs. It holds no domain logic: every
@@ -34,8 +41,15 @@ type Store interface {
 	// ENOTFOUND error.
 	TicketByID(ctx context.Context, id string) (Ticket, error)
 	// ListTickets returns the tickets matching f, newest first, with their
-	// evidence but without their timeline. f is already validated.
+	// evidence, and their timeline if f.WithTimeline. f is already validated.
 	ListTickets(ctx context.Context, f Filter) ([]Ticket, error)
+	// Problems returns problem records, newest first, with their ticket ids.
+	Problems(ctx context.Context, state string) ([]Problem, error)
+	// Articles returns up to limit knowledge-base articles, newest first.
+	Articles(ctx context.Context, limit int) ([]Article, error)
+	// Surveys returns the surveys answered in [from, to) (zero bounds do
+	// not filter) for customer ("" for all).
+	Surveys(ctx context.Context, customer string, from, to time.Time) ([]Survey, error)
 	OutboxStore
 }
 
@@ -64,6 +78,24 @@ type Tx interface {
 	AppendEvents(ctx context.Context, ticketID string, evs []Event) error
 	// EnqueueOutbox stores messages for the Dispatcher.
 	EnqueueOutbox(ctx context.Context, msgs []OutboxMessage) error
+	// OpenLoads counts open tickets per assignee.
+	OpenLoads(ctx context.Context) (map[string]int, error)
+	// TicketIDsByFingerprint returns the ids of tickets with fingerprint fp
+	// opened at or after since, oldest first.
+	TicketIDsByFingerprint(ctx context.Context, fp string, since time.Time) ([]string, error)
+	// OpenProblemByFingerprint returns the open problem record for fp.
+	OpenProblemByFingerprint(ctx context.Context, fp string) (p Problem, ok bool, err error)
+	// NextProblemSeq returns the number of the next problem record.
+	NextProblemSeq(ctx context.Context) (int64, error)
+	// CreateProblem stores a new problem record (not its ticket links,
+	// which are each ticket's ProblemID). A second open problem for one
+	// fingerprint is an ECONFLICT error.
+	CreateProblem(ctx context.Context, seq int64, p Problem) error
+	// AddSurvey stores a survey answer; a second one for the same ticket is
+	// an ECONFLICT error.
+	AddSurvey(ctx context.Context, sv Survey) error
+	// AddArticle stores a knowledge-base article and returns its id.
+	AddArticle(ctx context.Context, a Article) (int64, error)
 }
 
 // OutboxStore is the storage a Dispatcher needs.
@@ -102,6 +134,10 @@ type Notice struct {
 	Event   EventKind `json:"event"`
 	EventID string    `json:"event_id"`
 	At      time.Time `json:"at"`
+	Actor   string    `json:"actor,omitempty"`
 	Note    string    `json:"note,omitempty"`
-	Ticket  Ticket    `json:"ticket"` // without timeline
+	// Recipients narrow who the notice is for ("engineer:alice", "tier:L2",
+	// "manager:bob"); empty means whoever the channel reaches.
+	Recipients []string `json:"recipients,omitempty"`
+	Ticket     Ticket   `json:"ticket"` // without timeline, with its SLA position
 }

@@ -68,6 +68,10 @@ func (s State) Valid() bool {
 	return false
 }
 
+// Terminal reports whether nothing more can happen to a ticket in state s
+// except a survey.
+func (s State) Terminal() bool { return s == StateClosed || s == StateCancelled }
+
 // Open reports whether a ticket in state s still needs work.
 func (s State) Open() bool {
 	for _, o := range OpenStates {
@@ -93,7 +97,8 @@ const (
 // EventKind names what happened in one timeline event.
 type EventKind string
 
-// Event kinds. Later issues add escalation, assignment and survey kinds.
+// Event kinds. A state-changing kind carries the new state in Event.To (see
+// changesState), so SLA clocks can be replayed from the timeline alone.
 const (
 	KindOpened         EventKind = "opened"
 	KindSymptomAdded   EventKind = "symptom_added"
@@ -103,14 +108,39 @@ const (
 	KindReopened       EventKind = "reopened"
 	KindStateChanged   EventKind = "state_changed"
 	KindNote           EventKind = "note"
+	KindAcknowledged   EventKind = "acknowledged"
+	KindVerified       EventKind = "verified"
+	KindConfirmed      EventKind = "confirmed"
+	KindClosed         EventKind = "closed"
+	KindCancelled      EventKind = "cancelled"
+	KindAssigned       EventKind = "assigned"
+	KindEscalated      EventKind = "escalated"
+	KindPaused         EventKind = "paused"  // waiting for the customer: From "", To "waiting_customer"
+	KindResumed        EventKind = "resumed" // no longer waiting
+	KindReminder       EventKind = "reminder"
+	KindProblemLinked  EventKind = "problem_linked"
+	KindSurvey         EventKind = "survey"
+	KindFollowUp       EventKind = "follow_up" // a follow-up task was opened for this ticket
 )
+
+// changesState reports whether events of kind k move the ticket to the
+// state in their To field.
+func (k EventKind) changesState() bool {
+	switch k {
+	case KindOpened, KindResolved, KindReopened, KindStateChanged, KindAcknowledged,
+		KindVerified, KindConfirmed, KindClosed, KindCancelled:
+		return true
+	}
+	return false
+}
 
 // Notifies reports whether an event of this kind is sent to the configured
 // notification channels. Symptoms and notes stay on the timeline only, so a
 // flapping interface does not flood a customer's inbox.
 func (k EventKind) Notifies() bool {
 	switch k {
-	case KindOpened, KindPriorityRaised, KindResolved, KindReopened:
+	case KindOpened, KindPriorityRaised, KindResolved, KindReopened,
+		KindEscalated, KindReminder, KindAssigned, KindClosed, KindCancelled:
 		return true
 	}
 	return false
@@ -134,9 +164,38 @@ type Ticket struct {
 	ResolvedAt  *time.Time    `json:"resolved_at,omitempty"`
 	// ResolvedBy is the actor of the last resolution; only a resolution by
 	// monitoring may be undone by the fault returning (reopen window).
-	ResolvedBy  string  `json:"resolved_by,omitempty"`
-	ReopenCount int     `json:"reopen_count"`
-	Timeline    []Event `json:"timeline,omitempty"`
+	ResolvedBy  string `json:"resolved_by,omitempty"`
+	ReopenCount int    `json:"reopen_count"`
+	// Assignee is the engineer working the ticket ("" until assigned).
+	Assignee string `json:"assignee,omitempty"`
+	// Tier is the escalation tier: 1 (L1 engineer), 2 (L2 senior expert),
+	// 3 (L3 manager). Escalated is Tier > 1.
+	Tier      int  `json:"tier"`
+	Escalated bool `json:"escalated"`
+	// WaitingCustomer pauses the SLA clocks of contracts that allow it.
+	WaitingCustomer bool       `json:"waiting_customer"`
+	Cause           string     `json:"cause,omitempty"`
+	Solution        string     `json:"solution,omitempty"`
+	ClosedAt        *time.Time `json:"closed_at,omitempty"`
+	// DueAt, when set, is the resolution deadline instead of the SLA policy's
+	// (follow-up tasks are due 24 h after the survey that opened them).
+	DueAt     *time.Time `json:"due_at,omitempty"`
+	ParentID  string     `json:"parent_id,omitempty"`  // the ticket a follow-up task is about
+	ProblemID string     `json:"problem_id,omitempty"` // the problem record it belongs to
+	Intake    *Intake    `json:"intake,omitempty"`     // manual tickets: what the caller told us
+	// SLA is computed when the ticket is read, from its timeline and the
+	// reader's now; it is never stored.
+	SLA      *SLAStatus `json:"sla,omitempty"`
+	Timeline []Event    `json:"timeline,omitempty"`
+}
+
+// Intake is what a manual ticket records about the request.
+type Intake struct {
+	Channel       string     `json:"channel"` // phone | email | portal | chat | survey
+	Contact       string     `json:"contact"`
+	Symptom       string     `json:"symptom"`
+	OnsetAt       *time.Time `json:"onset_at,omitempty"`
+	RecentChanges string     `json:"recent_changes,omitempty"`
 }
 
 // Evidence is one firing of one monitoring condition attached to a ticket.
@@ -177,10 +236,12 @@ func EventID(ticketID string, seq int) string {
 // Error codes, after benbjohnson/wtf: the HTTP edge maps them to statuses and
 // shows the message of any coded error; anything else is "internal error".
 const (
-	ECONFLICT = "conflict"
-	EINTERNAL = "internal"
-	EINVALID  = "invalid"
-	ENOTFOUND = "not_found"
+	ECONFLICT     = "conflict"
+	EFORBIDDEN    = "forbidden"
+	EINTERNAL     = "internal"
+	EINVALID      = "invalid"
+	ENOTFOUND     = "not_found"
+	EUNAUTHORIZED = "unauthorized"
 )
 
 // Error is an error a caller can act on: its Message is safe to show to users.

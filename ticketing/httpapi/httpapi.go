@@ -1,4 +1,5 @@
-// Package httpapi serves the ticketing REST API (read-only in this slice).
+// Package httpapi serves the ticketing REST API: New is the authenticated
+// API with roles; NewHandler is the earlier read-only, unauthenticated one.
 package httpapi
 
 import (
@@ -22,7 +23,12 @@ type Tickets interface {
 
 var _ Tickets = (*ticketing.Service)(nil)
 
-// NewHandler returns the API handler:
+// NewHandler returns the read-only API without authentication.
+//
+// Deprecated: it predates tokens and roles; serve New instead. Kept until
+// the agent switches, so its callers keep building.
+//
+// NewHandler serves:
 //
 //	GET /api/v1/tickets        ?state= &priority= &customer= &device= &open=true &limit=
 //	GET /api/v1/tickets/{id}   the ticket with its timeline
@@ -44,6 +50,8 @@ type handler struct {
 	svc Tickets
 	log *slog.Logger
 }
+
+// handler's fail and write are shared with New's api; svc is nil there.
 
 // ListResponse is the body of GET /api/v1/tickets.
 type ListResponse struct {
@@ -124,10 +132,12 @@ func parseFilter(q url.Values) (ticketing.Filter, error) {
 }
 
 var statusOf = map[string]int{
-	ticketing.EINVALID:  http.StatusBadRequest,
-	ticketing.ENOTFOUND: http.StatusNotFound,
-	ticketing.ECONFLICT: http.StatusConflict,
-	ticketing.EINTERNAL: http.StatusInternalServerError,
+	ticketing.EINVALID:      http.StatusBadRequest,
+	ticketing.ENOTFOUND:     http.StatusNotFound,
+	ticketing.ECONFLICT:     http.StatusConflict,
+	ticketing.EFORBIDDEN:    http.StatusForbidden,
+	ticketing.EUNAUTHORIZED: http.StatusUnauthorized,
+	ticketing.EINTERNAL:     http.StatusInternalServerError,
 }
 
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {

@@ -77,6 +77,18 @@ func (s *Store) ListTickets(ctx context.Context, f ticketing.Filter) ([]ticketin
 	if f.Open {
 		where = append(where, openStatesSQL)
 	}
+	if f.Active {
+		where = append(where, activeStatesSQL)
+	}
+	if f.Assignee != "" {
+		where, args = append(where, "assignee = ?"), append(args, f.Assignee)
+	}
+	if !f.OpenedFrom.IsZero() {
+		where, args = append(where, "opened_at >= ?"), append(args, formatTime(f.OpenedFrom))
+	}
+	if !f.OpenedTo.IsZero() {
+		where, args = append(where, "opened_at < ?"), append(args, formatTime(f.OpenedTo))
+	}
 	query := ticketColumns
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
@@ -98,6 +110,11 @@ func (s *Store) ListTickets(ctx context.Context, f ticketing.Filter) ([]ticketin
 			if ts[i].Evidence, err = evidenceOf(ctx, q, ts[i].ID); err != nil {
 				return err
 			}
+			if f.WithTimeline {
+				if ts[i].Timeline, err = timelineOf(ctx, q, ts[i].ID); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	})
@@ -116,8 +133,12 @@ var openStatesSQL = func() string {
 	return "state IN (" + strings.Join(qs, ", ") + ")"
 }()
 
+// activeStatesSQL selects what Tick watches: open or resolved.
+var activeStatesSQL = strings.Replace(openStatesSQL, "IN (", "IN ('"+string(ticketing.StateResolved)+"', ", 1)
+
 const ticketColumns = `SELECT seq, id, dedup_key, state, priority, category, source, fingerprint,
-	title, device, opened_at, updated_at, resolved_at, resolved_by, reopen_count FROM tickets`
+	title, device, opened_at, updated_at, resolved_at, resolved_by, reopen_count,
+	assignee, tier, waiting_customer, cause, solution, closed_at, due_at, parent_id, problem_id, intake FROM tickets`
 
 func queryTickets(ctx context.Context, q querier, query string, args ...any) ([]ticketing.Ticket, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
@@ -133,10 +154,25 @@ func queryTickets(ctx context.Context, q querier, query string, args ...any) ([]
 			device, open, upd  string
 			resolved           sql.NullString
 			state, prio, resBy string
+			closed, due        sql.NullString
+			intake             sql.NullString
 		)
 		if err := rows.Scan(&seq, &t.ID, &t.DedupKey, &state, &prio, &t.Category, &t.Source, &t.Fingerprint,
-			&t.Title, &device, &open, &upd, &resolved, &resBy, &t.ReopenCount); err != nil {
+			&t.Title, &device, &open, &upd, &resolved, &resBy, &t.ReopenCount,
+			&t.Assignee, &t.Tier, &t.WaitingCustomer, &t.Cause, &t.Solution, &closed, &due, &t.ParentID, &t.ProblemID, &intake); err != nil {
 			return nil, fmt.Errorf("scan ticket: %w", err)
+		}
+		if t.ClosedAt, err = parseTimePtr(closed); err != nil {
+			return nil, fmt.Errorf("ticket %s closed_at: %w", t.ID, err)
+		}
+		if t.DueAt, err = parseTimePtr(due); err != nil {
+			return nil, fmt.Errorf("ticket %s due_at: %w", t.ID, err)
+		}
+		if intake.Valid {
+			t.Intake = &ticketing.Intake{}
+			if err := json.Unmarshal([]byte(intake.String), t.Intake); err != nil {
+				return nil, fmt.Errorf("ticket %s: decode intake: %w", t.ID, err)
+			}
 		}
 		t.State, t.Priority, t.ResolvedBy = ticketing.State(state), ticketing.Priority(prio), resBy
 		if err := json.Unmarshal([]byte(device), &t.Device); err != nil {
@@ -276,12 +312,23 @@ func (x *txn) CreateTicket(ctx context.Context, seq int64, t ticketing.Ticket) e
 	if err != nil {
 		return fmt.Errorf("ticket %s: encode device: %w", t.ID, err)
 	}
+	var intake any
+	if t.Intake != nil {
+		b, err := json.Marshal(t.Intake)
+		if err != nil {
+			return fmt.Errorf("ticket %s: encode intake: %w", t.ID, err)
+		}
+		intake = string(b)
+	}
 	_, err = x.q.ExecContext(ctx, `INSERT INTO tickets (seq, id, dedup_key, state, priority, category, source,
-		fingerprint, title, device_name, customer, device, opened_at, updated_at, resolved_at, resolved_by, reopen_count)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		fingerprint, title, device_name, customer, device, opened_at, updated_at, resolved_at, resolved_by, reopen_count,
+		assignee, tier, waiting_customer, cause, solution, closed_at, due_at, parent_id, problem_id, intake)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		seq, t.ID, t.DedupKey, string(t.State), string(t.Priority), t.Category, t.Source,
 		t.Fingerprint, t.Title, t.Device.Name, t.Device.Customer, string(device),
-		formatTime(t.OpenedAt), formatTime(t.UpdatedAt), formatTimePtr(t.ResolvedAt), t.ResolvedBy, t.ReopenCount)
+		formatTime(t.OpenedAt), formatTime(t.UpdatedAt), formatTimePtr(t.ResolvedAt), t.ResolvedBy, t.ReopenCount,
+		t.Assignee, tierOf(t), t.WaitingCustomer, t.Cause, t.Solution, formatTimePtr(t.ClosedAt), formatTimePtr(t.DueAt),
+		t.ParentID, t.ProblemID, intake)
 	if err != nil {
 		return storeErr(err, "create ticket %s (%s)", t.ID, t.DedupKey)
 	}
@@ -290,9 +337,11 @@ func (x *txn) CreateTicket(ctx context.Context, seq int64, t ticketing.Ticket) e
 
 func (x *txn) UpdateTicket(ctx context.Context, t ticketing.Ticket) error {
 	res, err := x.q.ExecContext(ctx, `UPDATE tickets SET state = ?, priority = ?, title = ?, updated_at = ?,
-		resolved_at = ?, resolved_by = ?, reopen_count = ? WHERE id = ?`,
+		resolved_at = ?, resolved_by = ?, reopen_count = ?, assignee = ?, tier = ?, waiting_customer = ?,
+		cause = ?, solution = ?, closed_at = ?, due_at = ?, problem_id = ? WHERE id = ?`,
 		string(t.State), string(t.Priority), t.Title, formatTime(t.UpdatedAt),
-		formatTimePtr(t.ResolvedAt), t.ResolvedBy, t.ReopenCount, t.ID)
+		formatTimePtr(t.ResolvedAt), t.ResolvedBy, t.ReopenCount, t.Assignee, tierOf(t), t.WaitingCustomer,
+		t.Cause, t.Solution, formatTimePtr(t.ClosedAt), formatTimePtr(t.DueAt), t.ProblemID, t.ID)
 	if err != nil {
 		return storeErr(err, "update ticket %s", t.ID)
 	}
