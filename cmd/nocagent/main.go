@@ -96,6 +96,8 @@ Start with 'nocagent demo': a simulated network, the agent, tickets appearing.`,
 		newPollCmd(g, stdout),
 		newCheckConfigCmd(stdout),
 		newDiscoverCmd(stdout, stderr),
+		newPluginsCmd(stdout),
+		newPluginServeCmd(),
 		newVersionCmd(stdout),
 	)
 	return root
