@@ -30,6 +30,8 @@ type SchedulerOptions struct {
 	Now func() time.Time
 	// Session is passed to every poll.
 	Session SessionOptions
+	// Profiles are the vendor profiles polls choose from; nil = built-ins.
+	Profiles *ProfileSet
 	// Budget is the most one poll may take (its context deadline); 0 means
 	// the device's interval.
 	Budget time.Duration
@@ -61,6 +63,7 @@ type Scheduler struct {
 
 	mu      sync.Mutex
 	entries map[string]*schedEntry
+	urgent  []string // devices to poll now (PollNow), applied by Run
 	pending []Target // set by Update, applied by Run
 	hasNew  bool
 	wake    chan struct{}
@@ -120,6 +123,25 @@ func (s *Scheduler) Update(targets []Target) error {
 	default:
 	}
 	return nil
+}
+
+// PollNow asks for an immediate extra poll of a device, as when a trap says
+// something changed. The device keeps its regular slots; a poll already
+// queued or running is not doubled. It reports whether the device is known.
+func (s *Scheduler) PollNow(name string) bool {
+	s.mu.Lock()
+	_, ok := s.entries[name]
+	if ok {
+		s.urgent = append(s.urgent, name)
+	}
+	s.mu.Unlock()
+	if ok {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+	return ok
 }
 
 func checkTargets(targets []Target) error {
@@ -191,6 +213,13 @@ func (s *Scheduler) Run(ctx context.Context, targets []Target) error {
 		if s.hasNew {
 			s.apply(&due, now)
 		}
+		for _, name := range s.urgent {
+			if e := s.entries[name]; e != nil && !e.busy {
+				e.busy = true
+				queue = append(queue, e)
+			}
+		}
+		s.urgent = s.urgent[:0]
 		for len(due) > 0 && !due[0].next.After(now) {
 			e := due[0]
 			if e.busy {
@@ -283,7 +312,7 @@ func (s *Scheduler) pollOne(ctx context.Context, e *schedEntry) {
 		budget = t.Interval
 	}
 	pctx, cancel := context.WithTimeout(ctx, budget)
-	snap := s.opts.Poll(pctx, t, PollOptions{Session: s.opts.Session, Now: s.opts.Now})
+	snap := s.opts.Poll(pctx, t, PollOptions{Session: s.opts.Session, Now: s.opts.Now, Profiles: s.opts.Profiles})
 	cancel()
 	snap.Device = t.Device.Name
 	if ctx.Err() != nil {

@@ -1,7 +1,10 @@
-// Package rules turns collector snapshots into alert transitions: rule files
-// in YAML, conditions in expr (github.com/expr-lang/expr) compiled once at
-// load, an alert state machine per (rule, device, instance), and the
-// severity × impact priority matrix.
+// Package rules turns collector snapshots and events into alert
+// transitions: rule files in YAML, conditions in expr
+// (github.com/expr-lang/expr) compiled once at load, an alert state machine
+// per (rule, device, instance) with hysteresis, keep_firing_for, missing-data
+// policies and flap detection, maintenance windows, the severity × impact
+// priority matrix, topology-aware correlation of outages into root-cause
+// incidents (Correlator), and promtool-style rule unit tests (RunTestFile).
 //
 // # Rule files
 //
@@ -18,6 +21,52 @@
 //	        severity: major           # critical | major | minor | warning
 //	        category: performance     # availability | link | performance | hardware | configuration | security
 //	        summary: "{{.Device}} CPU {{.Instance}} at {{.Value}}%"
+//	        keep_firing_for: 5m       # optional: stay firing this long after clear holds
+//	        missing_data: hold        # hold (default) | resolve | fire | "fire after 10m"
+//	        flapping: {changes: 4, window: 15m, quiet: 15m}   # or: off; default DefaultFlapping
+//	        overrides:                # see Override: most specific match wins, field by field
+//	          - match: {role: core}   # role, customer, site, device, tag (all given must match)
+//	            threshold: 80
+//	          - match: {device: noisy-fw1}
+//	            threshold: 98
+//	            for: 10m
+//	          - match: {tag: lab}
+//	            disabled: true
+//	          - match: {customer: acme}
+//	            severity: critical
+//	  - name: traps
+//	    rules:
+//	      - name: link_down_trap
+//	        scope: event              # evaluated by Engine.Event, not on snapshots
+//	        condition: "event.kind == 'link_down'"
+//	        clear: "event.kind == 'link_up'"   # a later event of the same instance
+//	        hold: 10m                 # auto-resolve 10m after the last match; 0: only clear
+//	        severity: minor
+//	        category: link
+//	maintenance:                      # optional; a file may hold only maintenance
+//	  - id: core-upgrade
+//	    reason: "CHG-1234 IOS upgrade"
+//	    start: 2025-03-01T22:00:00Z   # one-off: start and end
+//	    end: 2025-03-02T02:00:00Z
+//	    devices: [core1]
+//	  - id: weekly-acme
+//	    schedule: "0 2 * * SUN"       # recurring: robfig/cron/v3 five fields (CRON_TZ= allowed)
+//	    duration: 2h
+//	    customers: [acme]             # devices, sites, customers, tags (any matches), or everything: true
+//
+// Missing data (device unreachable for instance rules, an empty instance
+// list, an interface without rates for a rule reading rates): hold keeps the
+// state; resolve resolves a firing alert; fire raises a "(no data)" alert once
+// data has been missing for the given time, resolved when data returns. See
+// Engine for flapping and maintenance semantics.
+//
+// # Load-time checks
+//
+// Parse (and nocagent rules check) rejects, with file:line, unknown fields,
+// bad values, expressions that do not compile or name an unknown field (expr
+// type-checks against the scope's environment), bad overrides and windows,
+// and clear conditions that cannot work: see lintClear for exactly what is
+// detected.
 //
 // A rule is evaluated once per device for scope device and once per
 // instance (interface, CPU, memory pool, sensor) for the other scopes.
@@ -31,12 +80,20 @@
 //	device.role device.customer device.site device.tier device.tags
 //	device.downstream
 //
+// Scope event sees event: kind instance attrs (a map of strings). Event kinds
+// the engine knows are the Event* constants; device_rebooted (sysUpTime went
+// back) and serial_changed (attrs old_serial, new_serial) are detected by
+// Evaluate from consecutive snapshots.
+//
 // Scope interface adds iface: index name descr alias type mac admin_status
 // oper_status speed_bps in_octets out_octets in_ucast_pkts out_ucast_pkts
 // in_errors out_errors in_discards out_discards hc, and the rates has_rates
 // in_bps out_bps in_errors_per_sec out_errors_per_sec in_discards_per_sec
 // out_discards_per_sec util_percent (0 when has_rates is false; a rule that
-// reads a rate is held, not decided, on an interface without rates).
+// reads a rate has no data on an interface without rates), and uplink: true
+// when ifAlias contains "uplink" (any case) or an LLDP/CDP neighbour on the
+// port is a network device per Options.NetworkDevice. The default pack calls
+// an uplink down major at once and an access port down a warning after 5m.
 //
 // Scope cpu adds cpu: name percent. Scope memory adds memory: name
 // used_bytes total_bytes percent. Scope sensor adds sensor: class name value

@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"slices"
+
 	"github.com/nocagent/nocagent/collector"
 )
 
@@ -46,6 +48,8 @@ type ifaceVars struct {
 	InDiscards   uint64 `expr:"in_discards"`
 	OutDiscards  uint64 `expr:"out_discards"`
 	HC           bool   `expr:"hc"`
+	// Uplink: see isUplink.
+	Uplink bool `expr:"uplink"`
 
 	HasRates          bool    `expr:"has_rates"`
 	InBps             float64 `expr:"in_bps"`
@@ -86,6 +90,18 @@ type sensorVars struct {
 	Status string  `expr:"status"`
 }
 
+type eventVars struct {
+	Kind     string            `expr:"kind"`
+	Instance string            `expr:"instance"`
+	Attrs    map[string]string `expr:"attrs"`
+}
+
+type eventEnv struct {
+	Device    deviceVars `expr:"device"`
+	Event     eventVars  `expr:"event"`
+	Threshold float64    `expr:"threshold"`
+}
+
 type deviceEnv struct {
 	Device    deviceVars `expr:"device"`
 	Threshold float64    `expr:"threshold"`
@@ -124,6 +140,7 @@ type envs struct {
 	cpu    cpuEnv
 	memory memoryEnv
 	sensor sensorEnv
+	event  eventEnv
 }
 
 // compileEnv returns the zero environment expr type-checks a scope against.
@@ -143,6 +160,8 @@ func compileEnv(scope string) any {
 		return memoryEnv{}
 	case ScopeSensor:
 		return sensorEnv{}
+	case ScopeEvent:
+		return eventEnv{}
 	}
 	return nil
 }
@@ -171,6 +190,7 @@ func (e *envs) setDevice(name string, s *collector.Snapshot, t Target) {
 	e.cpu.Device = d
 	e.memory.Device = d
 	e.sensor.Device = d
+	e.event.Device = d
 }
 
 func (v *ifaceVars) set(i *collector.Interface) {
@@ -204,4 +224,63 @@ func (v *ifaceVars) set(i *collector.Interface) {
 		v.OutDiscardsPerSec = r.OutDiscardsPerSec
 		v.UtilPercent = r.UtilPercent
 	}
+}
+
+// isUplink decides whether an interface faces the network rather than an end
+// host, so that its loss is a major fault instead of a user unplugging a PC.
+// An interface is an uplink when its ifAlias contains "uplink", "downlink"
+// or "trunk" (any case) — the conventions NOCs follow in port descriptions —,
+// when the target lists it in Uplinks (the agent knows the ports of learned
+// topology links, which survive a restart), or when an
+// LLDP/CDP neighbour on it is a network device according to netDev (the
+// agent answers from the inventory), now or at any earlier poll: a link that
+// goes down loses its neighbour entry exactly when the answer matters, so
+// learned uplinks are remembered (per device, by ifName). Neighbour presence
+// alone is not enough: IP phones and many PCs speak LLDP.
+func isUplink(i *collector.Interface, nbrs []collector.Neighbor, netDev func(string) bool, learned map[string]bool, known []string) bool {
+	if containsFold(i.Alias, "uplink") || containsFold(i.Alias, "downlink") || containsFold(i.Alias, "trunk") {
+		return true
+	}
+	if len(known) > 0 && (slices.Contains(known, i.Name) || slices.Contains(known, i.Descr)) {
+		return true
+	}
+	if netDev == nil {
+		return false
+	}
+	for k := range nbrs {
+		n := &nbrs[k]
+		if n.RemoteName == "" || (n.LocalPort != i.Name && n.LocalPort != i.Descr) {
+			continue
+		}
+		if netDev(n.RemoteName) {
+			if !learned[i.Name] {
+				learned[i.Name] = true
+			}
+			return true
+		}
+	}
+	return learned[i.Name]
+}
+
+// containsFold is strings.Contains ignoring ASCII case, without the
+// allocation of lower-casing s on every interface of every poll.
+func containsFold(s, sub string) bool {
+	n := len(sub)
+	for i := 0; i+n <= len(s); i++ {
+		ok := true
+		for j := range n {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != sub[j] {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
 }

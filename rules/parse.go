@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"text/template"
-	"time"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -96,10 +95,19 @@ func Parse(name string, data []byte) (*RuleSet, error) {
 func Merge(sets ...*RuleSet) (*RuleSet, error) {
 	out := &RuleSet{}
 	seen := map[string]string{}
+	windows := map[string]bool{}
 	var errs []error
 	for _, rs := range sets {
 		if rs == nil {
 			continue
+		}
+		for _, m := range rs.Maintenance {
+			if windows[m.ID] {
+				errs = append(errs, fmt.Errorf("maintenance %q: defined in two rule files", m.ID))
+				continue
+			}
+			windows[m.ID] = true
+			out.Maintenance = append(out.Maintenance, m)
 		}
 		for _, g := range rs.Groups {
 			for _, r := range g.Rules {
@@ -194,21 +202,27 @@ func (p *parser) file0(doc *yaml.Node) *RuleSet {
 		return nil
 	}
 	root := doc.Content[0]
-	m := p.fields(root, "rule file", "groups")
+	m := p.fields(root, "rule file", "groups", "maintenance")
 	if m == nil {
 		return nil
 	}
+	rs := &RuleSet{}
+	if mn, ok := m["maintenance"]; ok {
+		rs.Maintenance = p.maintenance(mn)
+	}
 	gs, ok := m["groups"]
 	if !ok {
-		p.errorf(root, nil, "rule file: missing field \"groups\"")
-		return nil
+		// A file of maintenance windows alone is fine.
+		if m["maintenance"] == nil {
+			p.errorf(root, nil, "rule file: missing field \"groups\"")
+		}
+		return rs
 	}
 	if gs.Kind != yaml.SequenceNode || len(gs.Content) == 0 {
 		p.errorf(gs, nil, "groups: want a non-empty list, got %s", kindName(gs))
 		return nil
 	}
 	p.names = map[string]int{}
-	rs := &RuleSet{}
 	groups := map[string]int{}
 	for i, gn := range gs.Content {
 		g, ok := p.group(gn, i)
@@ -258,7 +272,8 @@ func (p *parser) group(n *yaml.Node, i int) (Group, bool) {
 	return g, valid
 }
 
-var ruleFields = []string{"name", "scope", "condition", "clear", "value", "for", "severity", "category", "threshold", "summary"}
+var ruleFields = []string{"name", "scope", "condition", "clear", "value", "for", "keep_firing_for", "hold", "missing_data",
+	"flapping", "severity", "category", "threshold", "summary", "overrides"}
 
 var (
 	nameRE     = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
@@ -273,6 +288,13 @@ var readable = strings.NewReplacer(
 	"type rules.cpuVars", "cpu",
 	"type rules.memoryVars", "memory",
 	"type rules.sensorVars", "sensor",
+	"type rules.eventVars", "event",
+	"type rules.deviceEnv", "a device rule",
+	"type rules.ifaceEnv", "an interface rule",
+	"type rules.cpuEnv", "a cpu rule",
+	"type rules.memoryEnv", "a memory rule",
+	"type rules.sensorEnv", "a sensor rule",
+	"type rules.eventEnv", "an event rule",
 	"in type rules.summaryData", "(have Device, Instance, Value, Threshold, Labels)",
 )
 
@@ -341,17 +363,20 @@ func (p *parser) rule(n *yaml.Node, group string, j int) (*Rule, bool) {
 			p.errorf(v, nil, "%s: threshold: want a number, got %s", what, kindName(v))
 		}
 	}
-	if v, ok := m["for"]; ok && v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
-		d, err := time.ParseDuration(v.Value)
-		switch {
-		case err != nil:
-			p.errorf(v, err, "%s: for: %v", what, err)
-		case d < 0:
-			p.errorf(v, nil, "%s: for: %q is negative", what, v.Value)
-		}
-		r.For = d
-	} else if ok && v.Kind != yaml.ScalarNode {
-		p.errorf(v, nil, "%s: for: want a duration like 2m, got %s", what, kindName(v))
+	r.For = p.duration(m, "for", what)
+	r.KeepFiringFor = p.duration(m, "keep_firing_for", what)
+	r.Hold = p.duration(m, "hold", what)
+	if v, ok := m["hold"]; ok && r.Scope != ScopeEvent {
+		p.errorf(v, nil, "%s: hold: only event rules have a hold time", what)
+	}
+	if v, ok := m["missing_data"]; ok {
+		r.MissingData = p.missingData(v, what)
+	}
+	if v, ok := m["flapping"]; ok {
+		r.Flapping = p.flapping(v, what)
+	}
+	if v, ok := m["overrides"]; ok {
+		r.Overrides = p.overrides(v, what)
 	}
 
 	if r.Condition == "" {
@@ -370,6 +395,11 @@ func (p *parser) rule(n *yaml.Node, group string, j int) (*Rule, bool) {
 		}
 		if r.Scope == ScopeInterface {
 			r.needsRates = readsRates(r.cond) || readsRates(r.clear)
+		}
+		if r.cond != nil && r.clear != nil {
+			for _, msg := range lintClear(r) {
+				p.errorf(line("clear"), nil, "%s: clear: %s", what, msg)
+			}
 		}
 	}
 	r.summary = p.template(line("summary"), what, r)

@@ -130,11 +130,21 @@ func TestDefaultPack(t *testing.T) {
 		clear                     bool
 	}
 	wants := map[string]want{
-		"device_unreachable": {ScopeDevice, SeverityCritical, CategoryAvailability, 0, 0, false},
-		"interface_down":     {ScopeInterface, SeverityMajor, CategoryLink, 0, 0, false},
-		"cpu_high":           {ScopeCPU, SeverityMajor, CategoryPerformance, 90, 2 * time.Minute, true},
-		"memory_high":        {ScopeMemory, SeverityMinor, CategoryPerformance, 90, 5 * time.Minute, true},
-		"temperature_high":   {ScopeSensor, SeverityMajor, CategoryHardware, 70, time.Minute, true},
+		"device_unreachable":         {ScopeDevice, SeverityCritical, CategoryAvailability, 0, 0, false},
+		"uplink_down":                {ScopeInterface, SeverityMajor, CategoryLink, 0, 0, false},
+		"interface_down":             {ScopeInterface, SeverityWarning, CategoryLink, 0, 5 * time.Minute, false},
+		"interface_errors":           {ScopeInterface, SeverityMinor, CategoryLink, 1, 5 * time.Minute, true},
+		"interface_discards":         {ScopeInterface, SeverityWarning, CategoryPerformance, 50, 10 * time.Minute, true},
+		"interface_utilisation_high": {ScopeInterface, SeverityMinor, CategoryPerformance, 90, 15 * time.Minute, true},
+		"fan_failed":                 {ScopeSensor, SeverityMajor, CategoryHardware, 0, time.Minute, false},
+		"psu_failed":                 {ScopeSensor, SeverityCritical, CategoryHardware, 0, time.Minute, false},
+		"device_rebooted":            {ScopeEvent, SeverityWarning, CategoryAvailability, 0, 0, false},
+		"device_replaced":            {ScopeEvent, SeverityMinor, CategoryConfiguration, 0, 0, false},
+		"link_down_trap":             {ScopeEvent, SeverityMinor, CategoryLink, 0, 0, true},
+		"bgp_peer_down":              {ScopeEvent, SeverityMajor, CategoryLink, 0, 0, true},
+		"cpu_high":                   {ScopeCPU, SeverityMajor, CategoryPerformance, 90, 2 * time.Minute, true},
+		"memory_high":                {ScopeMemory, SeverityMinor, CategoryPerformance, 90, 5 * time.Minute, true},
+		"temperature_high":           {ScopeSensor, SeverityMajor, CategoryHardware, 70, time.Minute, true},
 	}
 	got := map[string]*Rule{}
 	for _, r := range rs.Rules() {

@@ -97,6 +97,7 @@ Start with 'nocagent demo': a simulated network, the agent, tickets appearing.`,
 		newCheckConfigCmd(stdout),
 		newDiscoverCmd(stdout, stderr),
 		newPluginsCmd(stdout),
+		newRulesCmd(stdout),
 		newPluginServeCmd(),
 		newVersionCmd(stdout),
 	)
