@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/nocagent/nocagent/collector"
 	"github.com/nocagent/nocagent/export"
+	"github.com/nocagent/nocagent/export/influx"
 	"github.com/nocagent/nocagent/inventory"
 	"github.com/nocagent/nocagent/rules"
 	"github.com/nocagent/nocagent/ticketing"
@@ -64,6 +64,10 @@ type Agent struct {
 	engine     *rules.Engine
 	sched      *collector.Scheduler
 	metrics    *selfMetrics
+	influx     *influx.Exporter        // nil when not configured
+	traps      *collector.TrapReceiver // nil when not configured
+	tokens     *httpapi.Tokens
+	tokensFile string
 
 	mu     sync.RWMutex
 	latest map[string]*collector.Snapshot
@@ -93,7 +97,7 @@ func New(ctx context.Context, cfg *inventory.Config, opts Options) (*Agent, erro
 			return nil, err
 		}
 	}
-	a.engine = rules.NewEngine(rs, rules.Options{Logger: a.log})
+	a.engine = rules.NewEngine(rs, rules.Options{Logger: a.log, NetworkDevice: func(n string) bool { _, ok := cfg.Device(n); return ok }})
 
 	dataDir := cfg.ResolvePath(cfg.Agent.DataDir)
 	if err := os.MkdirAll(dataDir, 0o750); err != nil {
@@ -115,11 +119,37 @@ func New(ctx context.Context, cfg *inventory.Config, opts Options) (*Agent, erro
 		senders[n.Name] = s
 		channels = append(channels, n.Name)
 	}
-	a.tickets = ticketing.NewService(store, ticketing.Options{Now: a.now, Logger: a.log, Channels: channels})
+	process, err := loadProcess(cfg.ServiceFile)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	a.tickets, err = ticketing.New(store, ticketing.Options{Now: a.now, Logger: a.log, Channels: channels, Process: process, Devices: a.deviceContext})
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("service process %s: %w", cfg.ServiceFile, err)
+	}
+	if a.tokens, a.tokensFile, err = loadTokens(cfg, dataDir); err != nil {
+		store.Close()
+		return nil, err
+	}
+	if cfg.Influx != nil {
+		if a.influx, err = newInflux(cfg, dataDir, a.log, a.now); err != nil {
+			store.Close()
+			return nil, err
+		}
+	}
 	a.dispatcher = ticketing.NewDispatcher(store, senders, ticketing.DispatcherOptions{Now: a.now, Logger: a.log})
 	a.metrics = newSelfMetrics()
+	profiles := collector.BuiltinProfiles()
+	if cfg.Agent.ProfilesDir != "" {
+		if profiles, err = collector.LoadProfiles(cfg.Agent.ProfilesDir); err != nil {
+			store.Close()
+			return nil, fmt.Errorf("vendor profiles: %w", err)
+		}
+	}
 	a.sched = collector.NewScheduler(collector.SchedulerOptions{
-		Workers: cfg.Agent.Workers, Logger: a.log, Now: a.now,
+		Workers: cfg.Agent.Workers, Logger: a.log, Now: a.now, Profiles: profiles,
 		Session: collector.SessionOptions{Timeout: cfg.Agent.PollTimeout, Retries: cfg.Agent.Retries},
 	}, a.onSnapshot)
 	return a, nil
@@ -152,8 +182,24 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		export.NewCollector(a), a.metrics, &ticketMetrics{a: a})
-	srv := &http.Server{Handler: a.handler(reg, httpapi.NewHandler(a.tickets, a.log)), ReadHeaderTimeout: 10 * time.Second}
+		export.NewCollector(a), a.metrics, &ticketMetrics{a: a}, &trapMetrics{a: a})
+	if a.influx != nil {
+		reg.MustRegister(a.influx)
+		if err := a.influx.Check(ctx); err != nil {
+			if errors.Is(err, influx.ErrAuth) || errors.Is(err, influx.ErrNotFound) {
+				ln.Close()
+				return fmt.Errorf("influx export: %w", err)
+			}
+			// An unreachable server is an outage the spool rides out.
+			a.log.Warn("influx export: server not reachable now; points are spooled until it is", "err", err)
+		}
+	}
+	if err := a.startTraps(ctx); err != nil {
+		ln.Close()
+		return fmt.Errorf("trap receiver: %w", err)
+	}
+	api := httpapi.New(a.tickets, httpapi.Options{Tokens: a.tokens, Logger: a.log})
+	srv := &http.Server{Handler: a.handler(reg, api), ReadHeaderTimeout: 10 * time.Second}
 
 	// A stage that fails stops the others; the parent context ending (Ctrl-C,
 	// --duration) is a normal stop.
@@ -167,6 +213,14 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 	})
 	wg.Go(func() { a.dispatcher.Run(ctx) })
+	wg.Go(func() { a.tickLoop(ctx) })
+	if a.influx != nil {
+		wg.Go(func() {
+			if err := a.influx.Run(ctx); err != nil && ctx.Err() == nil {
+				a.log.Error("influx export stopped", "err", err)
+			}
+		})
+	}
 	wg.Go(func() {
 		if err := a.sched.Run(ctx, a.targets()); err != nil && ctx.Err() == nil {
 			cancel(fmt.Errorf("poll scheduler: %w", err))
@@ -213,6 +267,9 @@ func (a *Agent) onSnapshot(s *collector.Snapshot) {
 	if !ok {
 		return
 	}
+	if a.influx != nil {
+		a.influx.Write(s, influx.Labels{Device: dev.Name, Customer: dev.Customer, Site: dev.Site, Role: dev.Role})
+	}
 	a.mu.Lock()
 	a.latest[s.Device] = s
 	if s.Reachable {
@@ -225,46 +282,45 @@ func (a *Agent) onSnapshot(s *collector.Snapshot) {
 	graph := a.graph
 	a.mu.Unlock()
 
-	cust, _ := a.cfg.Customer(dev.Customer)
-	down := graph.Downstream(dev.Name)
 	start := time.Now()
-	alerts := a.engine.Evaluate(a.now(), s, rules.Target{
-		Name: dev.Name, Role: dev.Role, Customer: dev.Customer, Tier: cust.Tier,
-		Site: dev.Site, Tags: dev.Tags, Downstream: len(down),
-	})
+	alerts := a.engine.Evaluate(a.now(), s, a.ruleTarget(dev, graph))
 	a.metrics.ruleEval.Observe(time.Since(start).Seconds())
 	for _, al := range alerts {
-		a.ingest(al, s, dev, cust, graph.Upstream(dev.Name), down)
+		a.ingest(al, dev)
 	}
 }
 
-func (a *Agent) ingest(al rules.Alert, s *collector.Snapshot, dev inventory.Device, cust inventory.Customer, up, down []string) {
-	site, _ := a.cfg.Site(dev.Site)
+// ruleTarget is what the rules know of a device beyond its snapshot.
+func (a *Agent) ruleTarget(dev inventory.Device, graph *topology.Graph) rules.Target {
+	cust, _ := a.cfg.Customer(dev.Customer)
+	t := rules.Target{
+		Name: dev.Name, Role: dev.Role, Customer: dev.Customer, Tier: cust.Tier,
+		Site: dev.Site, Tags: dev.Tags, Downstream: len(graph.Downstream(dev.Name)),
+	}
+	for _, l := range graph.Links(dev.Name) {
+		if l.APort != "" {
+			t.Uplinks = append(t.Uplinks, l.APort)
+		}
+	}
+	return t
+}
+
+func (a *Agent) ingest(al rules.Alert, dev inventory.Device) {
+	if al.Suppressed {
+		// Inside a maintenance window: the engine keeps the state and sends
+		// the alert again, unsuppressed, if it still fires when the window
+		// ends; no ticket and no notice now.
+		a.log.Info("alert suppressed by maintenance window", "device", dev.Name, "rule", al.Rule,
+			"instance", al.Instance, "state", al.State, "window", al.Maintenance)
+		return
+	}
+	dc, _ := a.deviceContext(dev.Name)
 	sig := ticketing.Signal{
 		Fingerprint: al.Fingerprint, Rule: al.Rule, Instance: al.Instance,
 		Firing: al.State == rules.StateFiring, Severity: al.Severity, Category: al.Category,
 		Priority: al.Priority, Value: al.Value, Threshold: al.Threshold, Summary: al.Summary, At: al.At,
-		Device: ticketing.DeviceContext{
-			Name: dev.Name, Address: dev.Address, Role: dev.Role,
-			Site: dev.Site, SiteName: site.Name, Customer: dev.Customer, CustomerName: cust.Name, Contract: cust.Contract,
-			Upstream: nonNil(up), Downstream: nonNil(down), Neighbors: []string{},
-		},
+		Device: dc,
 	}
-	// The snapshot of an unreachable device is empty; take identity from the
-	// last one that answered.
-	id := s
-	if !s.Reachable {
-		a.mu.RLock()
-		if g := a.good[dev.Name]; g != nil {
-			id = g
-		}
-		a.mu.RUnlock()
-	}
-	sig.Device.Serial, sig.Device.Model, sig.Device.Vendor, sig.Device.OS = id.Serial, id.Model, id.Vendor, id.OS
-	for _, n := range id.Neighbors {
-		sig.Device.Neighbors = append(sig.Device.Neighbors, fmt.Sprintf("%s -> %s %s (%s)", n.LocalPort, n.RemoteName, n.RemotePort, n.Protocol))
-	}
-	sort.Strings(sig.Device.Neighbors)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -59,6 +60,8 @@ type harness struct {
 	dir  string
 	// of the running agent
 	addr   string
+	token  string            // admin bearer token
+	tokens map[string]string // every role's token
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -96,6 +99,15 @@ func (h *harness) start() {
 	go func() { h.done <- a.Run(ctx) }()
 	h.addr = ""
 	h.eventually(5*time.Second, "agent listening", func() bool { h.addr = a.Addr(); return h.addr != "" })
+	b, err := os.ReadFile(a.TokensFile())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var toks map[string]string
+	if err := json.Unmarshal(b, &toks); err != nil || toks["admin"] == "" {
+		h.t.Fatalf("tokens file %s: %v", a.TokensFile(), err)
+	}
+	h.token, h.tokens = toks["admin"], toks
 	h.t.Cleanup(h.stop)
 }
 
@@ -128,7 +140,9 @@ func (h *harness) eventually(limit time.Duration, what string, cond func() bool)
 
 func (h *harness) get(path string, v any) int {
 	h.t.Helper()
-	resp, err := http.Get("http://" + h.addr + path)
+	req, _ := http.NewRequest(http.MethodGet, "http://"+h.addr+path, nil)
+	req.Header.Set("Authorization", "Bearer "+h.token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -60,8 +60,10 @@ func (a *Agent) handler(reg *prometheus.Registry, tickets http.Handler) http.Han
 		a.mu.RUnlock()
 		writeJSON(w, http.StatusOK, g.View())
 	})
-	mux.Handle("/api/v1/tickets", tickets)
-	mux.Handle("/api/v1/tickets/", tickets)
+	a.maintenanceRoutes(mux)
+	// The ticketing API (tickets, actions, survey, problems, kb, kpis, me)
+	// answers the rest of /api/v1/, its own 404s included.
+	mux.Handle("/api/v1/", tickets)
 	// Method-less twins of the routes above catch other methods, so that
 	// every error the API returns is JSON.
 	for _, path := range []string{"/healthz", "/metrics", "/api/v1/devices", "/api/v1/devices/{name}", "/api/v1/topology"} {

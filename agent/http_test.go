@@ -2,10 +2,13 @@ package agent
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nocagent/nocagent/collector/snmpsim"
 )
 
 func TestAPIErrorsAreJSON(t *testing.T) {
@@ -23,8 +26,28 @@ func TestAPIErrorsAreJSON(t *testing.T) {
 		{"GET", "/api/v1/tickets/NOC-999999", http.StatusNotFound, "not_found"},
 		{"GET", "/api/v1/tickets?priority=P9", http.StatusBadRequest, "invalid"},
 	}
+	// Tickets need a token; health and metrics do not.
+	resp, err := http.Get("http://" + h.addr + "/api/v1/tickets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("tickets without a token: status %d, want 401", resp.StatusCode)
+	}
+	for _, open := range []string{"/healthz", "/metrics"} {
+		resp, err := http.Get("http://" + h.addr + open)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s without a token: status %d", open, resp.StatusCode)
+		}
+	}
 	for _, tt := range tests {
 		req, _ := http.NewRequest(tt.method, "http://"+h.addr+tt.path, nil)
+		req.Header.Set("Authorization", "Bearer "+h.token)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -80,4 +103,53 @@ func TestTopologyFromLLDP(t *testing.T) {
 		}
 		return false
 	})
+}
+
+func TestMaintenanceAPI(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	do := func(method, path, body, token string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, "http://"+h.addr+path, strings.NewReader(body))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := do("GET", "/api/v1/maintenance", "", ""); code != http.StatusUnauthorized {
+		t.Errorf("no token: %d", code)
+	}
+	if code, body := do("GET", "/api/v1/maintenance", "", h.tokens["customer:acme"]); code != http.StatusForbidden {
+		t.Errorf("customer token: %d %s", code, body)
+	}
+	win := `{"id":"chg-1","reason":"IOS upgrade","start":"2026-01-01T00:00:00Z","end":"2099-01-01T00:00:00Z","devices":["acme-acc-1"]}`
+	if code, body := do("POST", "/api/v1/maintenance", win, h.token); code != http.StatusCreated || !strings.Contains(body, `"active": true`) {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	if code, body := do("POST", "/api/v1/maintenance", `{"id":"x","bogus":1}`, h.token); code != http.StatusBadRequest || !strings.Contains(body, "bogus") {
+		t.Errorf("unknown field: %d %s", code, body)
+	}
+	// A fault inside the window opens no ticket.
+	acc, _ := h.sim.Device("acme-acc-1")
+	if err := h.sim.InjectFault("acme-acc-1", snmpsim.Fault{Kind: "link-down", IfIndex: acc.UplinkIfIndex}); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually(5*time.Second, "acme-dist-1 ticket (not in the window)", func() bool { return len(h.tickets("device=acme-dist-1")) == 1 })
+	if got := h.tickets("device=acme-acc-1"); len(got) != 0 {
+		t.Fatalf("ticket opened inside a maintenance window: %+v", got)
+	}
+	// Ending the window opens the ticket for the fault still present.
+	if code, _ := do("DELETE", "/api/v1/maintenance/chg-1", "", h.token); code != http.StatusNoContent {
+		t.Fatalf("delete: %d", code)
+	}
+	h.eventually(5*time.Second, "ticket after the window", func() bool { return len(h.tickets("device=acme-acc-1")) == 1 })
+	if code, _ := do("DELETE", "/api/v1/maintenance/chg-1", "", h.token); code != http.StatusNotFound {
+		t.Errorf("second delete: %d", code)
+	}
 }

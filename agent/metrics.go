@@ -16,6 +16,7 @@ type selfMetrics struct {
 	polls        *prometheus.CounterVec
 	pollDuration prometheus.Histogram
 	ruleEval     prometheus.Histogram
+	trapsDropped prometheus.Counter
 }
 
 func newSelfMetrics() *selfMetrics {
@@ -30,6 +31,9 @@ func newSelfMetrics() *selfMetrics {
 		ruleEval: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "nocagent_rule_evaluation_seconds", Help: "Time to evaluate all rules on one snapshot.",
 			Buckets: []float64{.00001, .0001, .0005, .001, .005, .01, .05, .1},
+		}),
+		trapsDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "nocagent_traps_dropped_total", Help: "Traps accepted but dropped because the event queue was full.",
 		}),
 	}
 }
@@ -50,12 +54,14 @@ func (m *selfMetrics) Describe(ch chan<- *prometheus.Desc) {
 	m.polls.Describe(ch)
 	m.pollDuration.Describe(ch)
 	m.ruleEval.Describe(ch)
+	m.trapsDropped.Describe(ch)
 }
 
 func (m *selfMetrics) Collect(ch chan<- prometheus.Metric) {
 	m.polls.Collect(ch)
 	m.pollDuration.Collect(ch)
 	m.ruleEval.Collect(ch)
+	m.trapsDropped.Collect(ch)
 }
 
 // ticketMetrics reads open tickets and the notification backlog from the

@@ -76,6 +76,10 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 	}
 
 	switch v.Kind() {
+	case reflect.Pointer: // an optional section
+		p := reflect.New(v.Type().Elem())
+		d.value(n, p.Elem(), path)
+		v.Set(p)
 	case reflect.Struct:
 		d.mapping(n, v, path)
 	case reflect.Slice:

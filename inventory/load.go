@@ -75,6 +75,14 @@ func Parse(name string, data []byte) (*Config, error) {
 	}
 	cfg.applyDefaults(r.explicit)
 	cfg.Agent.DataDir = cfg.ResolvePath(cfg.Agent.DataDir)
+	for _, p := range []*string{&cfg.Agent.ProfilesDir, &cfg.Agent.TokensFile, &cfg.ServiceFile} {
+		if *p != "" {
+			*p = cfg.ResolvePath(*p)
+		}
+	}
+	if cfg.Influx != nil && cfg.Influx.TokenFile != "" {
+		cfg.Influx.TokenFile = cfg.ResolvePath(cfg.Influx.TokenFile)
+	}
 	for i, p := range cfg.Rules {
 		cfg.Rules[i] = cfg.ResolvePath(p)
 	}

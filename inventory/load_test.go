@@ -112,6 +112,11 @@ func secretValues(t *testing.T, data []byte) []string {
 			}
 		case yaml.MappingNode:
 			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == "influx" {
+					// The InfluxDB URL names a server, not a secret; its
+					// token never sits in the file.
+					continue
+				}
 				walk(n.Content[i+1], secretKeys[n.Content[i].Value])
 			}
 		default:

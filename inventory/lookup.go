@@ -65,6 +65,13 @@ func (c Config) Redacted() Config {
 	for i, n := range c.Notifiers {
 		out.Notifiers[i] = n.Redacted()
 	}
+	if c.Influx != nil {
+		x := *c.Influx
+		if u, err := url.Parse(x.URL); err == nil {
+			x.URL = u.Redacted() // hides a password in user info
+		}
+		out.Influx = &x
+	}
 	return out
 }
 

@@ -15,6 +15,13 @@ type Config struct {
 	// Rules lists rule files, relative to the config file's directory.
 	Rules     []string   `yaml:"rules,omitempty"`
 	Notifiers []Notifier `yaml:"notifiers,omitempty"`
+	// Influx, when set, also sends every snapshot to an InfluxDB v2 server.
+	Influx *Influx `yaml:"influx,omitempty"`
+	// ServiceFile is a YAML file with the service process settings: SLA
+	// calendars and contract targets, escalation, engineers, managers,
+	// survey and problem settings (see examples/service.yaml). Relative to
+	// this file; empty = the defaults of DESIGN.md's service process.
+	ServiceFile string `yaml:"service_file,omitempty"`
 
 	// Path is the file the config was loaded from (not part of the YAML).
 	Path string `yaml:"-"`
@@ -28,6 +35,17 @@ type Agent struct {
 	Retries      int           `yaml:"retries"`       // SNMP retries, default 1
 	Workers      int           `yaml:"workers"`       // poll worker pool size, default 16
 	DataDir      string        `yaml:"data_dir"`      // SQLite and spools, default ./data
+	// ProfilesDir holds vendor profile YAML files that add to or replace
+	// the built-in ones; empty = built-ins only.
+	ProfilesDir string `yaml:"profiles_dir,omitempty"`
+	// TrapListen is the UDP address for SNMP traps and informs, e.g.
+	// 0.0.0.0:162; empty = no trap receiver.
+	TrapListen string `yaml:"trap_listen,omitempty"`
+	// TokensFile holds the API bearer tokens, one per role
+	// ({"admin": "...", "manager:mia": "...", "customer:acme": "..."}).
+	// Relative to this file; empty = <data_dir>/tokens.json, generated on
+	// first start when missing.
+	TokensFile string `yaml:"tokens_file,omitempty"`
 }
 
 // SNMP versions accepted in Credential.Version.
@@ -121,4 +139,20 @@ type Notifier struct {
 	Name string `yaml:"name"`
 	Kind string `yaml:"kind"` // webhook
 	URL  string `yaml:"url"`
+}
+
+// Influx is the InfluxDB v2 export target. The token comes from a file or an
+// environment variable, never from this file.
+type Influx struct {
+	URL           string        `yaml:"url"`
+	Org           string        `yaml:"org"`
+	Bucket        string        `yaml:"bucket"`
+	TokenFile     string        `yaml:"token_file,omitempty"`
+	TokenEnv      string        `yaml:"token_env,omitempty"`
+	BatchSize     int           `yaml:"batch_size,omitempty"`
+	FlushInterval time.Duration `yaml:"flush_interval,omitempty"`
+	// SpoolMaxBytes bounds the on-disk spool that keeps points through an
+	// outage; the oldest are dropped (and counted) beyond it.
+	SpoolMaxBytes int64 `yaml:"spool_max_bytes,omitempty"`
+	MemoryBuffer  int   `yaml:"memory_buffer,omitempty"`
 }

@@ -61,12 +61,35 @@ func (c *Config) Validate() error {
 
 func (c *Config) validate(r *report) {
 	c.validateAgent(r)
+	c.validateInflux(r)
 	creds := c.validateCredentials(r)
 	customers := c.validateCustomers(r)
 	sites := c.validateSites(r, customers)
 	c.validateDevices(r, creds, customers, sites)
 	c.validateRules(r)
 	c.validateNotifiers(r)
+}
+
+func (c *Config) validateInflux(r *report) {
+	x := c.Influx
+	if x == nil {
+		return
+	}
+	if u, err := url.Parse(x.URL); x.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		r.add("influx.url", "must be an http(s) URL such as http://127.0.0.1:8086")
+	}
+	if x.Org == "" {
+		r.add("influx.org", "is required")
+	}
+	if x.Bucket == "" {
+		r.add("influx.bucket", "is required")
+	}
+	if x.TokenFile != "" && x.TokenEnv != "" {
+		r.add("influx.token_env", "give token_file or token_env, not both")
+	}
+	if x.BatchSize < 0 || x.SpoolMaxBytes < 0 || x.MemoryBuffer < 0 || x.FlushInterval < 0 {
+		r.add("influx", "batch_size, flush_interval, spool_max_bytes and memory_buffer must not be negative")
+	}
 }
 
 func (c *Config) validateAgent(r *report) {
@@ -85,6 +108,11 @@ func (c *Config) validateAgent(r *report) {
 	interval, timeout := orDefault(a.PollInterval, DefaultPollInterval), orDefault(a.PollTimeout, DefaultPollTimeout)
 	if a.PollInterval >= 0 && a.PollTimeout >= 0 && timeout >= interval {
 		r.add("agent.poll_timeout", fmt.Sprintf("must be shorter than poll_interval (%s >= %s)", timeout, interval))
+	}
+	if a.TrapListen != "" {
+		if _, _, err := net.SplitHostPort(a.TrapListen); err != nil {
+			r.add("agent.trap_listen", fmt.Sprintf("invalid address %q: want host:port, e.g. 0.0.0.0:162", a.TrapListen))
+		}
 	}
 	if a.Retries < 0 || a.Retries > 10 {
 		r.add("agent.retries", "must be between 0 and 10")

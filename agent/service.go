@@ -1,0 +1,137 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/nocagent/nocagent/export/influx"
+	"github.com/nocagent/nocagent/inventory"
+	"github.com/nocagent/nocagent/ticketing"
+	"github.com/nocagent/nocagent/ticketing/httpapi"
+)
+
+// tickInterval is how often SLA clocks, escalations, reminders and
+// verification are swept.
+const tickInterval = 10 * time.Second
+
+// loadProcess reads the service process settings; no file means defaults.
+func loadProcess(path string) (ticketing.ProcessConfig, error) {
+	var pc ticketing.ProcessConfig
+	if path == "" {
+		return pc, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return pc, fmt.Errorf("service file: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&pc); err != nil && !errors.Is(err, io.EOF) {
+		return pc, fmt.Errorf("service file %s: %w", path, err)
+	}
+	return pc, nil
+}
+
+// loadTokens reads the API tokens, generating a token per role on first
+// start when the file does not exist yet.
+func loadTokens(cfg *inventory.Config, dataDir string) (*httpapi.Tokens, string, error) {
+	path := cfg.Agent.TokensFile
+	if path == "" {
+		path = filepath.Join(dataDir, "tokens.json")
+	}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		ids := make([]string, 0, len(cfg.Customers))
+		for _, c := range cfg.Customers {
+			ids = append(ids, c.ID)
+		}
+		m, err := httpapi.GenerateTokens(ids)
+		if err != nil {
+			return nil, "", err
+		}
+		if err := httpapi.WriteTokensFile(path, m); err != nil {
+			return nil, "", err
+		}
+	}
+	t, err := httpapi.LoadTokensFile(path)
+	if err != nil {
+		return nil, "", err
+	}
+	return t, path, nil
+}
+
+// TokensFile is where the API tokens of this agent are.
+func (a *Agent) TokensFile() string { return a.tokensFile }
+
+func newInflux(cfg *inventory.Config, dataDir string, log *slog.Logger, now func() time.Time) (*influx.Exporter, error) {
+	c := cfg.Influx
+	tok, err := influx.TokenFrom(c.TokenFile, c.TokenEnv)
+	if err != nil {
+		return nil, fmt.Errorf("influx token: %w", err)
+	}
+	ex, err := influx.New(influx.Config{
+		URL: c.URL, Org: c.Org, Bucket: c.Bucket, Token: tok,
+		BatchSize: c.BatchSize, FlushInterval: c.FlushInterval, MemoryBuffer: c.MemoryBuffer,
+		SpoolDir: filepath.Join(dataDir, "influx-spool"), SpoolMaxBytes: c.SpoolMaxBytes,
+	}, influx.Options{Logger: log, Now: now})
+	if err != nil {
+		return nil, fmt.Errorf("influx export: %w", err)
+	}
+	return ex, nil
+}
+
+// tickLoop sweeps the service process clocks until ctx ends.
+func (a *Agent) tickLoop(ctx context.Context) {
+	t := time.NewTicker(tickInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		rep, err := a.tickets.Tick(ctx, a.now())
+		if err != nil && ctx.Err() == nil {
+			a.log.Error("service process sweep", "err", err)
+		}
+		if rep != (ticketing.TickReport{}) {
+			a.dispatcher.Wake()
+		}
+	}
+}
+
+// deviceContext is what a ticket carries about a device: inventory,
+// topology, and identity from its last answering poll (an unreachable
+// device's own snapshot is empty).
+func (a *Agent) deviceContext(name string) (ticketing.DeviceContext, bool) {
+	dev, ok := a.cfg.Device(name)
+	if !ok {
+		return ticketing.DeviceContext{}, false
+	}
+	cust, _ := a.cfg.Customer(dev.Customer)
+	site, _ := a.cfg.Site(dev.Site)
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	dc := ticketing.DeviceContext{
+		Name: dev.Name, Address: dev.Address, Role: dev.Role, Site: dev.Site, SiteName: site.Name,
+		Customer: dev.Customer, CustomerName: cust.Name, Contract: cust.Contract,
+		Upstream: nonNil(a.graph.Upstream(dev.Name)), Downstream: nonNil(a.graph.Downstream(dev.Name)), Neighbors: []string{},
+	}
+	if s := a.good[dev.Name]; s != nil {
+		dc.Serial, dc.Model, dc.Vendor, dc.OS = s.Serial, s.Model, s.Vendor, s.OS
+		for _, n := range s.Neighbors {
+			dc.Neighbors = append(dc.Neighbors, fmt.Sprintf("%s -> %s %s (%s)", n.LocalPort, n.RemoteName, n.RemotePort, n.Protocol))
+		}
+		sort.Strings(dc.Neighbors)
+	}
+	return dc, true
+}
