@@ -31,8 +31,8 @@ type DemoOptions struct {
 	// MaxFor caps every rule's pending period (default 20 s) so that tickets
 	// appear within a minute of the faults.
 	MaxFor time.Duration
-	Out                            io.Writer
-	Logger                         *slog.Logger
+	Out    io.Writer
+	Logger *slog.Logger
 }
 
 // demoCustomers are the two customers of the simulated network.
@@ -167,7 +167,6 @@ func Demo(ctx context.Context, o DemoOptions) error {
 	p.linef("demo stopped")
 	return nil
 }
-
 
 func runScenario(ctx context.Context, sim *snmpsim.Simulator, o DemoOptions, p *printer) {
 	acc, ok := sim.Device("acme-acc-1")

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -27,8 +28,34 @@ type SessionOptions struct {
 	// Retries is how many times a request is re-sent after a timeout.
 	Retries int
 	// MaxRepetitions is how many rows of each column one GETBULK asks for;
-	// 0 means 25.
+	// 0 means 25. It is where a device starts and the most it grows back
+	// to after answers made it shrink.
 	MaxRepetitions int
+	// MaxVarbinds caps one walk; a table that goes on past it is cut off
+	// with ErrTooManyVarbinds. 0 means DefaultMaxVarbinds.
+	MaxVarbinds int
+	// Tuning keeps what walks learn about each agent (max-repetitions,
+	// GETBULK trouble) from one poll to the next; nil means every session
+	// starts afresh.
+	Tuning *TuningCache
+}
+
+// WireStats count SNMP traffic of the whole process, for benchmarks and
+// self-monitoring.
+type WireStats struct {
+	Requests uint64 // requests answered
+	Received uint64 // varbinds in those answers
+	Varbinds uint64 // varbinds handed to decoders: Received less what walks overshot
+}
+
+var (
+	wire   struct{ requests, received atomic.Uint64 }
+	walked atomic.Uint64
+)
+
+// ReadWireStats returns the process's SNMP counters since start.
+func ReadWireStats() WireStats {
+	return WireStats{Requests: wire.requests.Load(), Received: wire.received.Load(), Varbinds: walked.Load()}
 }
 
 // Session is an SNMP session to one agent, v1, v2c or v3 alike. It is not
@@ -94,6 +121,12 @@ func Dial(ctx context.Context, target string, cred inventory.Credential, opts Se
 	}
 	g.OnSent = func(*gosnmp.GoSNMP) { s.sent++ }
 	s.w = newBulkWalker(s, g.Version == gosnmp.Version1, opts.MaxRepetitions)
+	if opts.Tuning != nil {
+		s.w.tune = opts.Tuning.For(s.target, opts.MaxRepetitions)
+	}
+	if opts.MaxVarbinds > 0 {
+		s.w.maxVarbinds = opts.MaxVarbinds
+	}
 	if err := g.Connect(); err != nil {
 		return nil, fmt.Errorf("snmp %s: %w", s.target, err)
 	}
@@ -180,6 +213,9 @@ func (s *Session) Target() string { return s.target }
 // SNMPv3 engine discovery included.
 func (s *Session) PDUs() int { return s.sent }
 
+// Tuning returns what the session's walks have learned about the agent.
+func (s *Session) Tuning() TuningState { return s.w.tune.State() }
+
 // Close releases the socket.
 func (s *Session) Close() error { return s.g.Close() }
 
@@ -216,6 +252,8 @@ func (s *Session) request(ctx context.Context, kind gosnmp.PDUType, oids []strin
 		return nil, s.explain(ctx, err)
 	}
 	s.answered = true
+	wire.requests.Add(1)
+	wire.received.Add(uint64(len(pkt.Variables)))
 	return pkt, nil
 }
 
