@@ -65,6 +65,10 @@ type modelProfile struct {
 	oui                               [3]byte
 	memKB                             int64
 	switching                         bool // LLDP capability bridge as well as router
+	// vendorMIB serves the vendor objects the collector's profile for
+	// the model reads; nil for models whose profile reads the standard
+	// MIBs only.
+	vendorMIB func(b *mibBuilder, d *synthDevice, v vitals)
 }
 
 // sysObjectIDs sit under each vendor's real enterprise number; the product
@@ -77,7 +81,7 @@ var models = map[string]modelProfile{
 		portName: func(n int) (string, string) {
 			return fmt.Sprintf("TwentyFiveGigE1/0/%d", n), fmt.Sprintf("Twe1/0/%d", n)
 		},
-		serial: ciscoSerial, oui: [3]byte{0x00, 0x1e, 0xf7}, memKB: 16 << 20, switching: true,
+		serial: ciscoSerial, oui: [3]byte{0x00, 0x1e, 0xf7}, memKB: 16 << 20, switching: true, vendorMIB: ciscoMIB,
 	},
 	"C9300-48P": {
 		vendor: "Cisco", os: "IOS-XE", sysObjectID: "1.3.6.1.4.1.9.1.2495",
@@ -86,7 +90,7 @@ var models = map[string]modelProfile{
 		portName: func(n int) (string, string) {
 			return fmt.Sprintf("TenGigabitEthernet1/0/%d", n), fmt.Sprintf("Te1/0/%d", n)
 		},
-		serial: ciscoSerial, oui: [3]byte{0x00, 0x1e, 0xf7}, memKB: 8 << 20, switching: true,
+		serial: ciscoSerial, oui: [3]byte{0x00, 0x1e, 0xf7}, memKB: 8 << 20, switching: true, vendorMIB: ciscoMIB,
 	},
 	"C9200-24T": {
 		vendor: "Cisco", os: "IOS-XE", sysObjectID: "1.3.6.1.4.1.9.1.2694",
@@ -95,7 +99,7 @@ var models = map[string]modelProfile{
 		portName: func(n int) (string, string) {
 			return fmt.Sprintf("GigabitEthernet1/0/%d", n), fmt.Sprintf("Gi1/0/%d", n)
 		},
-		serial: ciscoSerial, oui: [3]byte{0x00, 0x1e, 0xf7}, memKB: 4 << 20, switching: true,
+		serial: ciscoSerial, oui: [3]byte{0x00, 0x1e, 0xf7}, memKB: 4 << 20, switching: true, vendorMIB: ciscoMIB,
 	},
 	"FortiGate-100F": {
 		vendor: "Fortinet", os: "FortiOS", sysObjectID: "1.3.6.1.4.1.12356.101.1.1041",
@@ -103,7 +107,7 @@ var models = map[string]modelProfile{
 		ports:    10, speedMbps: 1000,
 		portName: func(n int) (string, string) { return fmt.Sprintf("port%d", n), fmt.Sprintf("port%d", n) },
 		serial:   func(h uint64) string { return fmt.Sprintf("FG100FTK%08d", h%100000000) },
-		oui:      [3]byte{0x00, 0x09, 0x0f}, memKB: 8 << 20,
+		oui:      [3]byte{0x00, 0x09, 0x0f}, memKB: 8 << 20, vendorMIB: fortiGateMIB,
 	},
 	"MX204": {
 		vendor: "Juniper", os: "Junos", sysObjectID: "1.3.6.1.4.1.2636.1.1.1.2.164",
@@ -111,7 +115,7 @@ var models = map[string]modelProfile{
 		ports:    8, speedMbps: 10000,
 		portName: func(n int) (string, string) { return fmt.Sprintf("xe-0/1/%d", n-1), fmt.Sprintf("xe-0/1/%d", n-1) },
 		serial:   func(h uint64) string { return fmt.Sprintf("JN%010X", h&0xffffffffff) },
-		oui:      [3]byte{0x00, 0x05, 0x85}, memKB: 32 << 20,
+		oui:      [3]byte{0x00, 0x05, 0x85}, memKB: 32 << 20, vendorMIB: junosMIB,
 	},
 	"PA-440": {
 		vendor: "Palo Alto Networks", os: "PAN-OS", sysObjectID: "1.3.6.1.4.1.25461.2.3.66",
@@ -323,7 +327,8 @@ func (s *Simulator) removeDemo(n *synthNet) {
 	}
 }
 
-// demoSetter makes ifAdminStatus of a synthetic device writable.
+// demoSetter makes ifAdminStatus of a synthetic device writable. Setting a
+// port down also clears a port-stuck fault on it.
 func (s *Simulator) demoSetter(sd *synthDevice) setFunc {
 	return func(now time.Time, v1 bool, vbs []reqVarbind, tbl *table) (int, int) {
 		s.mu.Lock()
@@ -351,8 +356,21 @@ func (s *Simulator) demoSetter(sd *synthDevice) setFunc {
 		if len(changes) == 0 {
 			return errNoError, 0
 		}
+		dev := s.devices[sd.spec.Name]
 		for _, c := range changes {
 			c.p.adminUp = c.up
+			// Shutting a port powers its PHY down, which un-hangs it: the
+			// no-shut that follows brings the link back. A cut cable
+			// (link-down) stays cut whatever is set.
+			if !c.up && dev != nil {
+				n := len(dev.faults)
+				dev.faults = slices.DeleteFunc(slices.Clone(dev.faults), func(f Fault) bool {
+					return f.Kind == FaultPortStuck && f.IfIndex == c.p.IfIndex
+				})
+				if len(dev.faults) < n {
+					s.log.Info("snmpsim: port-stuck cleared by shutting the port", "device", sd.spec.Name, "ifIndex", c.p.IfIndex)
+				}
+			}
 		}
 		s.demo.update(now, s.faultsByDeviceLocked())
 		s.log.Info("snmpsim: ifAdminStatus set", "device", sd.spec.Name, "changes", len(changes))

@@ -17,22 +17,23 @@ type Fault struct {
 // Fault kinds.
 const (
 	FaultDown        = "down"        // the device stops answering
-	FaultLinkDown    = "link-down"   // IfIndex goes oper down, and the far end of its link
-	FaultCPU         = "cpu"         // CPU load reads Percent
-	FaultMemory      = "memory"      // memory use reads Percent
-	FaultTemperature = "temperature" // the temperature sensor reads Celsius
+	FaultLinkDown    = "link-down"   // a cut cable: IfIndex and the far end of its link go oper down
+	FaultPortStuck   = "port-stuck"  // a hung PHY: as link-down, until the port is shut (synthetic only)
+	FaultCPU         = "cpu"         // every CPU load reads Percent
+	FaultMemory      = "memory"      // the main memory pool reads Percent used
+	FaultTemperature = "temperature" // every temperature sensor reads Celsius
 )
 
 // FaultKinds lists the kinds InjectFault accepts.
-var FaultKinds = []string{FaultDown, FaultLinkDown, FaultCPU, FaultMemory, FaultTemperature}
+var FaultKinds = []string{FaultDown, FaultLinkDown, FaultPortStuck, FaultCPU, FaultMemory, FaultTemperature}
 
 // validate checks the fields that do not depend on the device.
 func (f Fault) validate() error {
 	switch f.Kind {
 	case FaultDown:
-	case FaultLinkDown:
+	case FaultLinkDown, FaultPortStuck:
 		if f.IfIndex <= 0 {
-			return fmt.Errorf("%w: kind link-down needs ifIndex > 0, got %d", ErrInvalidFault, f.IfIndex)
+			return fmt.Errorf("%w: kind %s needs ifIndex > 0, got %d", ErrInvalidFault, f.Kind, f.IfIndex)
 		}
 	case FaultCPU, FaultMemory:
 		if math.IsNaN(f.Percent) || f.Percent < 0 || f.Percent > 100 {
@@ -51,13 +52,15 @@ func (f Fault) validate() error {
 }
 
 // sameSlot reports whether g replaces f: one fault per kind, and one
-// link-down per interface.
+// link-down or port-stuck per interface.
 func (f Fault) sameSlot(g Fault) bool {
-	return f.Kind == g.Kind && (f.Kind != FaultLinkDown || f.IfIndex == g.IfIndex)
+	return f.Kind == g.Kind && (!f.perPort() || f.IfIndex == g.IfIndex)
 }
 
+func (f Fault) perPort() bool { return f.Kind == FaultLinkDown || f.Kind == FaultPortStuck }
+
 // InjectFault adds f to the device (replacing a fault of the same kind, or
-// the same kind and ifIndex for link-down). Errors wrap ErrUnknownDevice or
+// the same kind and ifIndex for link-down and port-stuck). Errors wrap ErrUnknownDevice or
 // ErrInvalidFault.
 func (s *Simulator) InjectFault(name string, f Fault) error {
 	if err := f.validate(); err != nil {
@@ -96,7 +99,7 @@ func (s *Simulator) ClearFaults(name string) error {
 // checkFaultLocked checks what depends on the device.
 func (d *device) checkFaultLocked(f Fault) error {
 	if d.synth != nil {
-		if f.Kind == FaultLinkDown && d.synth.port(f.IfIndex) == nil {
+		if f.perPort() && d.synth.port(f.IfIndex) == nil {
 			return fmt.Errorf("%w: ifIndex %d does not exist (ports 1..%d)", ErrInvalidFault, f.IfIndex, len(d.synth.ports))
 		}
 		return nil

@@ -1,6 +1,7 @@
 package snmpsim
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -164,8 +165,10 @@ func (d *synthDevice) ticks(now time.Time) uint32 {
 	return uint32(now.Sub(d.boot) / (10 * time.Millisecond))
 }
 
-func linkDownFault(faults []Fault, ifIndex int) bool {
-	return slices.ContainsFunc(faults, func(f Fault) bool { return f.Kind == FaultLinkDown && f.IfIndex == ifIndex })
+// portFault reports whether a fault holds the port oper down: a cut
+// cable (link-down) or a hung PHY (port-stuck).
+func portFault(faults []Fault, ifIndex int) bool {
+	return slices.ContainsFunc(faults, func(f Fault) bool { return f.perPort() && f.IfIndex == ifIndex })
 }
 
 // update recomputes every port's oper status from admin status and faults,
@@ -173,9 +176,9 @@ func linkDownFault(faults []Fault, ifIndex int) bool {
 func (n *synthNet) update(now time.Time, faults map[string][]Fault) {
 	for _, d := range n.devs {
 		for _, p := range d.ports {
-			up := p.connected && p.adminUp && !linkDownFault(faults[d.spec.Name], p.IfIndex)
+			up := p.connected && p.adminUp && !portFault(faults[d.spec.Name], p.IfIndex)
 			if p.peer != nil {
-				up = up && p.peer.adminUp && !linkDownFault(faults[p.peerDev.spec.Name], p.peer.IfIndex)
+				up = up && p.peer.adminUp && !portFault(faults[p.peerDev.spec.Name], p.peer.IfIndex)
 			}
 			if up == p.operUp {
 				continue
@@ -229,15 +232,6 @@ func (d *synthDevice) buildTable(faults []Fault) *table {
 	add := func(oid OID, v Value) { es = append(es, newStaticEntry(oid, v)) }
 	dyn := func(oid OID, typ gosnmp.Asn1BER, f func(time.Time) Value) { es = append(es, newDynEntry(oid, typ, f)) }
 	uptime := func(now time.Time) Value { return uintValue(gosnmp.TimeTicks, uint64(d.ticks(now))) }
-	phase := func(what string) float64 { return 2 * math.Pi * unit(hashOf(d.spec.Name, what)) }
-	since := func(now time.Time) float64 { return now.Sub(d.net.start).Seconds() }
-	fault := func(kind string) (Fault, bool) {
-		i := slices.IndexFunc(faults, func(f Fault) bool { return f.Kind == kind })
-		if i < 0 {
-			return Fault{}, false
-		}
-		return faults[i], true
-	}
 
 	// SNMPv2-MIB system group.
 	sysServices := int64(76)
@@ -351,19 +345,13 @@ func (d *synthDevice) buildTable(faults []Fault) *table {
 	}
 
 	// ENTITY-SENSOR-MIB: the inlet temperature, whole degrees Celsius.
-	tempFault, hot := fault(FaultTemperature)
-	tempPhase := phase("temp")
-	temperature := func(now time.Time) Value {
-		if hot {
-			return intValue(int64(math.Round(tempFault.Celsius)))
-		}
-		return intValue(int64(math.Round(40 + 2*math.Sin(2*math.Pi*since(now)/1800+tempPhase))))
-	}
+	v := newVitals(d, faults)
+	inlet := v.temp(0)
 	scol := func(c uint32) OID { return entPhySensorEntry.child(c, entSensor) }
 	add(scol(1), intValue(8)) // celsius
 	add(scol(2), intValue(9)) // units
 	add(scol(3), intValue(0))
-	dyn(scol(4), gosnmp.Integer, temperature)
+	dyn(scol(4), gosnmp.Integer, func(now time.Time) Value { return intValue(int64(math.Round(inlet(now)))) })
 	add(scol(5), intValue(1)) // ok
 	add(scol(6), strValue("C"))
 	dyn(scol(7), gosnmp.TimeTicks, uptime)
@@ -372,14 +360,8 @@ func (d *synthDevice) buildTable(faults []Fault) *table {
 	// HOST-RESOURCES-MIB: uptime, RAM in hrStorageTable, two CPUs.
 	dyn(hrSystemUptime, gosnmp.TimeTicks, uptime)
 	add(hrMemorySize, intValue(d.prof.memKB))
-	memFault, memHigh := fault(FaultMemory)
-	memPhase := phase("mem")
 	memUsed := func(now time.Time) Value {
-		pct := 45 + 5*math.Sin(2*math.Pi*since(now)/3600+memPhase)
-		if memHigh {
-			pct = memFault.Percent
-		}
-		return intValue(int64(float64(d.prof.memKB) * pct / 100))
+		return intValue(int64(float64(d.prof.memKB) * v.mem(now) / 100))
 	}
 	add(hrStorageEntry.child(1, 1), intValue(1))
 	add(hrStorageEntry.child(2, 1), oidValue(hrStorageRam))
@@ -388,21 +370,22 @@ func (d *synthDevice) buildTable(faults []Fault) *table {
 	add(hrStorageEntry.child(5, 1), intValue(d.prof.memKB))
 	dyn(hrStorageEntry.child(6, 1), gosnmp.Integer, memUsed)
 	add(hrStorageEntry.child(7, 1), uintValue(gosnmp.Counter32, 0))
-	cpuFault, busy := fault(FaultCPU)
 	for n, idx := range cpuIndexes {
 		add(hrDeviceEntry.child(1, idx), intValue(int64(idx)))
 		add(hrDeviceEntry.child(2, idx), oidValue(hrDeviceProcessor))
 		add(hrDeviceEntry.child(3, idx), strValue("CPU "+string(rune('0'+n))))
 		add(hrDeviceEntry.child(5, idx), intValue(2)) // running
-		cpuPhase := phase("cpu" + string(rune('0'+n)))
-		load := func(now time.Time) Value {
-			if busy {
-				return intValue(int64(math.Round(cpuFault.Percent)))
-			}
-			return intValue(int64(math.Round(20 + 10*math.Sin(2*math.Pi*since(now)/600+cpuPhase))))
-		}
+		load := v.cpu("cpu"+string(rune('0'+n)), 20)
 		add(hrProcessorEntry.child(1, idx), oidValue(OID{0, 0}))
-		dyn(hrProcessorEntry.child(2, idx), gosnmp.Integer, load)
+		dyn(hrProcessorEntry.child(2, idx), gosnmp.Integer, func(now time.Time) Value { return intValue(int64(math.Round(load(now)))) })
+	}
+
+	// The vendor MIBs the collector's profile for this model reads
+	// instead of (or besides) the standard ones.
+	if d.prof.vendorMIB != nil {
+		b := &mibBuilder{}
+		d.prof.vendorMIB(b, d, v)
+		es = append(es, b.es...)
 	}
 
 	// LLDP-MIB: local system, local ports, and neighbours on links that are up.
@@ -440,4 +423,262 @@ func (d *synthDevice) buildTable(faults []Fault) *table {
 		add(col(12), bytesValue(rcaps))
 	}
 	return newTable(es)
+}
+
+// vitals are the device's health readings as functions of time, with the
+// cpu, memory and temperature faults applied. HOST-RESOURCES-MIB,
+// ENTITY-SENSOR-MIB and the vendor MIBs all read them, so a fault shows in
+// whichever MIBs the collector's profile for the model reads.
+type vitals struct {
+	d                             *synthDevice
+	cpuFault, memFault, tempFault *Fault
+}
+
+// Unfaulted readings swing around their mean: CPU by half its mean over
+// 10 minutes, memory by 5 points over an hour, temperature by 2 degrees
+// over half an hour.
+const (
+	cpuSwing, cpuPeriod = 0.5, 600.0
+	memMean, memSwing   = 45.0, 5.0
+	memPeriod           = 3600.0
+	tempMean, tempSwing = 40.0, 2.0
+	tempPeriod          = 1800.0
+)
+
+func newVitals(d *synthDevice, faults []Fault) vitals {
+	v := vitals{d: d}
+	for _, f := range faults {
+		// Copies: the tables built from these outlive the fault list.
+		switch f.Kind {
+		case FaultCPU:
+			v.cpuFault = &f
+		case FaultMemory:
+			v.memFault = &f
+		case FaultTemperature:
+			v.tempFault = &f
+		}
+	}
+	return v
+}
+
+// wave swings amp either side of mean over period seconds, with a phase
+// fixed by the device and key so that readings differ between devices.
+func (v vitals) wave(key string, mean, amp, period float64) func(time.Time) float64 {
+	ph := 2 * math.Pi * unit(hashOf(v.d.spec.Name, key))
+	start := v.d.net.start
+	return func(now time.Time) float64 {
+		return mean + amp*math.Sin(2*math.Pi*now.Sub(start).Seconds()/period+ph)
+	}
+}
+
+func constant(x float64) func(time.Time) float64 { return func(time.Time) float64 { return x } }
+
+// cpu is the load in percent of the processor called key, around mean
+// when no cpu fault holds it: a fault loads every processor alike.
+func (v vitals) cpu(key string, mean float64) func(time.Time) float64 {
+	if v.cpuFault != nil {
+		return constant(v.cpuFault.Percent)
+	}
+	// Periods differ between processors so that they drift apart
+	// instead of moving in lockstep.
+	period := cpuPeriod * (0.75 + 0.5*unit(hashOf(v.d.spec.Name, key, "period")))
+	return v.wave(key, mean, mean*cpuSwing, period)
+}
+
+// mem is the percent used of the device's main memory pool, the one a
+// memory fault fills.
+func (v vitals) mem(now time.Time) float64 {
+	if v.memFault != nil {
+		return v.memFault.Percent
+	}
+	return v.wave("mem", memMean, memSwing, memPeriod)(now)
+}
+
+// temp is a temperature sensor offset degrees above the inlet. A
+// temperature fault sets every sensor to its value: the demo wants one
+// number to alert on, not a spread.
+func (v vitals) temp(offset float64) func(time.Time) float64 {
+	if v.tempFault != nil {
+		return constant(v.tempFault.Celsius)
+	}
+	return v.wave("temp", tempMean+offset, tempSwing, tempPeriod)
+}
+
+// mibBuilder collects the entries of a vendor MIB.
+type mibBuilder struct{ es []entry }
+
+func (b *mibBuilder) add(oid OID, v Value) { b.es = append(b.es, newStaticEntry(oid, v)) }
+
+func (b *mibBuilder) dyn(oid OID, typ gosnmp.Asn1BER, f func(time.Time) Value) {
+	b.es = append(b.es, newDynEntry(oid, typ, f))
+}
+
+// gauge serves f rounded to a Gauge32; below zero reads 0, as unsigned
+// agents do.
+func (b *mibBuilder) gauge(oid OID, f func(time.Time) float64) {
+	b.dyn(oid, gosnmp.Gauge32, func(now time.Time) Value { return gaugeValue(f(now)) })
+}
+
+func gaugeValue(x float64) Value {
+	return uintValue(gosnmp.Gauge32, uint64(min(math.MaxUint32, max(0, math.Round(x)))))
+}
+
+// Vendor MIB objects, as collector/profiles reads them.
+var (
+	cpmCPUTotalEntry       = mustOID("1.3.6.1.4.1.9.9.109.1.1.1.1")
+	cempMemPoolEntry       = mustOID("1.3.6.1.4.1.9.9.221.1.1.1.1")
+	ciscoEnvMonTemperature = mustOID("1.3.6.1.4.1.9.9.13.1.3.1")
+	ciscoEnvMonFan         = mustOID("1.3.6.1.4.1.9.9.13.1.4.1")
+	ciscoEnvMonSupply      = mustOID("1.3.6.1.4.1.9.9.13.1.5.1")
+	fgSystemInfo           = mustOID("1.3.6.1.4.1.12356.101.4.1")
+	fgProcessorUsage       = mustOID("1.3.6.1.4.1.12356.101.4.4.2.1.2")
+	jnxOperatingEntry      = mustOID("1.3.6.1.4.1.2636.3.1.13.1")
+)
+
+const (
+	// cpmCPUTotalIndex of the route processor, as IOS-XE numbers it.
+	ciscoCPUTotalIndex = 2
+	// The reserve Processor pool, the small emergency heap IOS keeps.
+	ciscoReservePoolBytes, ciscoReservePoolUsed = 102404, 88
+
+	ciscoEnvMonNormal, ciscoEnvMonWarning, ciscoEnvMonCritical = 1, 2, 3
+	ciscoEnvMonNotPresent                                      = 5
+
+	fortiGateCores = 8
+
+	jnxOperatingRunning = 2
+)
+
+// ciscoMIB serves what profile cisco-ios (and cisco-iosxe, which extends
+// it) reads of a Catalyst 9000: CISCO-PROCESS-MIB cpmCPUTotal5minRev,
+// CISCO-ENHANCED-MEMPOOL-MIB 64-bit pools and CISCO-ENVMON-MIB.
+func ciscoMIB(b *mibBuilder, d *synthDevice, v vitals) {
+	// One route processor; PhysicalIndex 0 says it maps to no entity.
+	b.add(cpmCPUTotalEntry.child(2, ciscoCPUTotalIndex), intValue(0))
+	b.gauge(cpmCPUTotalEntry.child(8, ciscoCPUTotalIndex), v.cpu("cpm", 15))
+
+	// IOSd's Processor pool gets a quarter of DRAM; the reserve pool is
+	// the small emergency heap every IOS-XE device lists.
+	poolBytes := uint64(d.prof.memKB) * 1024 / 4
+	procUsed := func(now time.Time) uint64 { return uint64(math.Round(float64(poolBytes) * v.mem(now) / 100)) }
+	pool := func(idx []uint32, typ int64, name string, used func(time.Time) uint64, total uint64) {
+		col := func(c uint32) OID { return cempMemPoolEntry.child(append([]uint32{c}, idx...)...) }
+		b.add(col(2), intValue(typ)) // cempMemPoolType
+		b.add(col(3), strValue(name))
+		b.dyn(col(5), gosnmp.Gauge32, func(now time.Time) Value { return uintValue(gosnmp.Gauge32, min(used(now), math.MaxUint32)) })
+		b.dyn(col(6), gosnmp.Gauge32, func(now time.Time) Value { return uintValue(gosnmp.Gauge32, min(total-used(now), math.MaxUint32)) })
+		b.dyn(col(18), gosnmp.Counter64, func(now time.Time) Value { return uintValue(gosnmp.Counter64, used(now)) })
+		b.dyn(col(20), gosnmp.Counter64, func(now time.Time) Value { return uintValue(gosnmp.Counter64, total-used(now)) })
+	}
+	// cempMemPoolType processorMemory(2) and reservedMemory(11).
+	pool([]uint32{entChassis, 1}, 2, "Processor", procUsed, poolBytes)
+	pool([]uint32{entChassis, 2}, 11, "reserve Processor", func(time.Time) uint64 { return ciscoReservePoolUsed }, ciscoReservePoolBytes)
+
+	// Temperatures, whose state follows the threshold: warning within
+	// 10 degrees of it, critical at it.
+	temps := []struct {
+		idx       uint32
+		name      string
+		offset    float64
+		threshold int64
+	}{
+		{1010, "Switch 1 - Inlet Temp Sensor", 0, 56},
+		{1012, "Switch 1 - Hotspot Temp Sensor", 22, 125},
+	}
+	for _, t := range temps {
+		temp := v.temp(t.offset)
+		col := func(c uint32) OID { return ciscoEnvMonTemperature.child(c, t.idx) }
+		b.add(col(2), strValue(t.name))
+		b.gauge(col(3), temp)
+		b.add(col(4), intValue(t.threshold))
+		b.add(col(5), intValue(0)) // ciscoEnvMonTemperatureLastShutdown
+		b.dyn(col(6), gosnmp.Integer, func(now time.Time) Value {
+			switch c := int64(math.Round(temp(now))); {
+			case c >= t.threshold:
+				return intValue(ciscoEnvMonCritical)
+			case c >= t.threshold-10:
+				return intValue(ciscoEnvMonWarning)
+			}
+			return intValue(ciscoEnvMonNormal)
+		})
+	}
+	for i, name := range []string{"Switch 1 - FAN - T1 1", "Switch 1 - FAN - T1 2", "Switch 1 - FAN - T1 3"} {
+		idx := uint32(1020 + i)
+		b.add(ciscoEnvMonFan.child(2, idx), strValue(name))
+		b.add(ciscoEnvMonFan.child(3, idx), intValue(ciscoEnvMonNormal))
+	}
+	// One power supply fitted, the second bay empty, as most are shipped.
+	for _, ps := range []struct {
+		idx   uint32
+		name  string
+		state int64
+	}{{1030, "Switch 1 - Power Supply A", ciscoEnvMonNormal}, {1031, "Switch 1 - Power Supply B", ciscoEnvMonNotPresent}} {
+		b.add(ciscoEnvMonSupply.child(2, ps.idx), strValue(ps.name))
+		b.add(ciscoEnvMonSupply.child(3, ps.idx), intValue(ps.state))
+		b.add(ciscoEnvMonSupply.child(4, ps.idx), intValue(2)) // ciscoEnvMonSupplySource: ac
+	}
+}
+
+// fortiGateMIB serves FORTINET-FORTIGATE-MIB's system CPU, per-core load
+// and memory, as profile fortinet-fortigate reads them.
+func fortiGateMIB(b *mibBuilder, d *synthDevice, v vitals) {
+	cores := make([]func(time.Time) float64, fortiGateCores)
+	for i := range cores {
+		cores[i] = v.cpu(fmt.Sprintf("core%d", i), 12)
+		b.gauge(fgProcessorUsage.child(uint32(i+1)), cores[i])
+	}
+	// fgSysCpuUsage is the mean over cores, as FortiOS reports it.
+	b.gauge(fgSystemInfo.child(3, 0), func(now time.Time) float64 {
+		sum := 0.0
+		for _, c := range cores {
+			sum += math.Round(c(now))
+		}
+		return sum / float64(len(cores))
+	})
+	b.gauge(fgSystemInfo.child(4, 0), v.mem)
+	b.add(fgSystemInfo.child(5, 0), uintValue(gosnmp.Gauge32, uint64(d.prof.memKB)))
+}
+
+// junosMIB serves JUNIPER-MIB's jnxOperatingTable for an MX204: power
+// supplies, fans, the built-in FPC and the Routing Engine, which holds the
+// device's main memory.
+func junosMIB(b *mibBuilder, d *synthDevice, v vitals) {
+	type row struct {
+		idx         []uint32 // container.L1.L2.L3
+		descr       string
+		temp        func(time.Time) float64
+		cpu         func(time.Time) float64
+		buffer      func(time.Time) float64
+		memoryMB    int64
+		hasReadings bool
+	}
+	rows := []row{
+		{idx: []uint32{2, 1, 0, 0}, descr: "PEM 0"},
+		{idx: []uint32{2, 2, 0, 0}, descr: "PEM 1"},
+	}
+	for tray := range 3 {
+		for fan := range 2 {
+			rows = append(rows, row{idx: []uint32{4, uint32(tray + 1), uint32(fan + 1), 0}, descr: fmt.Sprintf("Fan Tray %d Fan %d", tray, fan)})
+		}
+	}
+	rows = append(rows,
+		row{idx: []uint32{7, 1, 0, 0}, descr: "FPC: MPC7E-BUILTIN @ 0/*/*", hasReadings: true,
+			temp: v.temp(6), cpu: v.cpu("fpc0", 18), buffer: v.wave("fpc0-mem", 30, 3, 3600), memoryMB: 2048},
+		row{idx: []uint32{9, 1, 0, 0}, descr: "Routing Engine", hasReadings: true,
+			temp: v.temp(-2), cpu: v.cpu("re0", 8), buffer: v.mem, memoryMB: d.prof.memKB / 1024},
+	)
+	for _, r := range rows {
+		col := func(c uint32) OID { return jnxOperatingEntry.child(append([]uint32{c}, r.idx...)...) }
+		zero := constant(0)
+		temp, cpu, buffer := zero, zero, zero
+		if r.hasReadings {
+			temp, cpu, buffer = r.temp, r.cpu, r.buffer
+		}
+		b.add(col(5), strValue(r.descr))
+		b.add(col(6), intValue(jnxOperatingRunning))
+		b.gauge(col(7), temp)
+		b.gauge(col(8), cpu)
+		b.gauge(col(11), buffer)
+		b.add(col(15), intValue(r.memoryMB))
+	}
 }
