@@ -2,7 +2,7 @@
 # Runs every test of nocagent. On a fresh Debian machine it first installs,
 # with apt, the real servers the tests start on loopback (net-snmp's snmpd
 # and tools, Prometheus with promtool, VictoriaMetrics for the InfluxDB
-# protocol, PostgreSQL); Go modules come through the module proxy. Extra arguments go to `go test` (e.g. -run TestName).
+# protocol, PostgreSQL, headless Chromium for rendered reports); Go modules come through the module proxy. Extra arguments go to `go test` (e.g. -run TestName).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +12,7 @@ command -v snmpget >/dev/null || need+=(snmp)
 command -v promtool >/dev/null || need+=(prometheus)
 command -v victoria-metrics >/dev/null || need+=(victoria-metrics)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
