@@ -20,6 +20,19 @@ type Signal struct {
 	Summary     string
 	At          time.Time
 	Device      DeviceContext
+	// Impacted are devices cut off behind Device (topology correlation):
+	// they join the ticket instead of opening their own. The list is merged
+	// into the ticket's, so sending the incident's whole list or only the
+	// devices just added are both right; a firing signal that adds devices
+	// is an update, not a duplicate. Ignored when Firing is false.
+	Impacted []ImpactedDevice
+	// Recovered are impacted devices that answer again: they stay listed on
+	// the ticket, marked recovered. Read whether Firing or not: a device may
+	// recover after its root did.
+	Recovered []ImpactedDevice
+	// Note, on a clearing signal, is recorded on the event that resolves or
+	// clears ("root recovered", "merged into NOC-000012").
+	Note string
 }
 
 // DeviceContext is what a ticket carries about the device it is about, so an

@@ -61,11 +61,17 @@ func (a Actor) validate() error {
 	return nil
 }
 
-// Visible reports whether a may see t: a customer sees only its own
-// customer's tickets, everyone else sees all. Callers answer ENOTFOUND for an
-// invisible ticket, so a customer cannot even learn that an id exists.
+// Visible reports whether a may see t: a customer sees the tickets that
+// affect it, those of its own devices and those listing one of its devices
+// as impacted (an outage upstream of it); everyone else sees all. Callers
+// answer ENOTFOUND for an invisible ticket, so a customer cannot even learn
+// that an id exists.
+//
+// A customer seeing a root ticket sees it whole, other customers' impacted
+// devices included: nocagent serves one provider, whose customers share its
+// core network and are told what it affects.
 func Visible(a Actor, t Ticket) bool {
-	return a.Role != RoleCustomer || (a.Customer != "" && t.Device.Customer == a.Customer)
+	return a.Role != RoleCustomer || (a.Customer != "" && affects(t, a.Customer))
 }
 
 // Action is one step a person (or monitoring) asks a ticket to take.

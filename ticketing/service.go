@@ -98,12 +98,21 @@ const (
 	ActionSymptomCleared IngestAction = "symptom_cleared" // one symptom cleared, others still firing
 	ActionResolved       IngestAction = "resolved"        // the last firing symptom cleared
 	ActionIgnored        IngestAction = "ignored"         // a clear for nothing firing: nothing changed
+	// ActionImpactAdded: the fault was already attached, and the signal
+	// brought impacted devices the ticket did not list (it may have
+	// recovered others too).
+	ActionImpactAdded IngestAction = "impact_added"
+	// ActionImpactRecovered: only impacted devices recovered.
+	ActionImpactRecovered IngestAction = "impact_recovered"
 )
 
 // IngestResult is the decision Ingest took, with its reason, for logs and tests.
 type IngestResult struct {
 	Action         IngestAction
 	PriorityRaised bool
+	// ImpactAdded and ImpactRecovered count the impacted devices the
+	// signal attached and marked recovered.
+	ImpactAdded, ImpactRecovered int
 }
 
 // DedupKey is the key of the one-open-ticket-per-(device, category) rule.
@@ -122,6 +131,14 @@ func (s *Service) Ingest(ctx context.Context, sig Signal) (Ticket, IngestResult,
 		return Ticket{}, IngestResult{}, err
 	}
 	key := DedupKey(sig.Device.Name, sig.Category)
+	var dropped, n int
+	sig.Impacted, n = cleanImpact(sig.Impacted, sig.Device.Name)
+	dropped += n
+	sig.Recovered, n = cleanImpact(sig.Recovered, sig.Device.Name)
+	if dropped += n; dropped > 0 {
+		s.log.WarnContext(ctx, "signal names impacted devices without a name or the device itself; dropped",
+			"fingerprint", sig.Fingerprint, "device", sig.Device.Name, "dropped", dropped)
+	}
 	var (
 		t   Ticket
 		res IngestResult
@@ -152,7 +169,8 @@ func (s *Service) Ingest(ctx context.Context, sig Signal) (Ticket, IngestResult,
 	}
 	s.log.Log(ctx, lvl, "signal ingested", "ticket", t.ID, "action", res.Action,
 		"priority_raised", res.PriorityRaised, "fingerprint", sig.Fingerprint,
-		"device", sig.Device.Name, "category", sig.Category, "firing", sig.Firing)
+		"device", sig.Device.Name, "category", sig.Category, "firing", sig.Firing,
+		"impact_added", res.ImpactAdded, "impact_recovered", res.ImpactRecovered)
 	return t, res, nil
 }
 
@@ -188,6 +206,8 @@ type change struct {
 	// channel reaches.
 	to      map[int][]string
 	article *Article
+	// impact are impacted-device entries to store (added or recovered).
+	impact []ImpactedDevice
 }
 
 func (c *change) event(now time.Time, actor string, kind EventKind, from, to, note string) *Event {
@@ -243,17 +263,27 @@ func (s *Service) fire(ctx context.Context, tx Tx, now time.Time, key string, si
 	prio := Priority(sig.Priority)
 	if ok {
 		if firingEvidence(t, sig.Fingerprint) >= 0 {
-			return t, IngestResult{Action: ActionDuplicate}, nil
+			return s.impactUpdate(ctx, tx, now, t, sig)
 		}
 		c := &change{t: &t, evidence: []Evidence{ev}}
 		c.event(now, ActorMonitoring, KindSymptomAdded, "", sig.Fingerprint, sig.Summary)
+		add, rec := stageImpact(c, now, sig)
+		recordImpact(c, now, add, rec)
 		raised := c.raise(now, prio, "symptom: "+sig.Summary)
-		return s.persist(ctx, tx, now, c, IngestResult{Action: ActionSymptomAdded, PriorityRaised: raised})
+		return s.persist(ctx, tx, now, c, IngestResult{Action: ActionSymptomAdded, PriorityRaised: raised,
+			ImpactAdded: len(add), ImpactRecovered: len(rec)})
 	}
 
 	last, ok, err := tx.LatestTicketByKey(ctx, key)
 	if err != nil {
 		return Ticket{}, IngestResult{}, err
+	}
+	if ok && (len(sig.Impacted) > 0 || len(sig.Recovered) > 0) &&
+		!last.State.Terminal() && firingEvidence(last, sig.Fingerprint) >= 0 {
+		// An engineer resolved the ticket while the fault still fired: a
+		// change in what it cuts off belongs on that ticket, and is no
+		// reason for a second one.
+		return s.impactUpdate(ctx, tx, now, last, sig)
 	}
 	if ok && s.reopens(last, now) {
 		from := last.State
@@ -261,9 +291,12 @@ func (s *Service) fire(ctx context.Context, tx Tx, now time.Time, key string, si
 		last.ResolvedAt, last.ResolvedBy = nil, ""
 		last.ReopenCount++
 		c := &change{t: &last, evidence: []Evidence{ev}}
-		c.event(now, ActorMonitoring, KindReopened, string(from), string(StateNew), "fault returned: "+sig.Summary)
+		add, rec := stageImpact(c, now, sig)
+		c.event(now, ActorMonitoring, KindReopened, string(from), string(StateNew), withDevices("fault returned: "+sig.Summary, add))
+		recordImpact(c, now, nil, rec)
 		raised := c.raise(now, prio, "fault returned: "+sig.Summary)
-		return s.persist(ctx, tx, now, c, IngestResult{Action: ActionReopened, PriorityRaised: raised})
+		return s.persist(ctx, tx, now, c, IngestResult{Action: ActionReopened, PriorityRaised: raised,
+			ImpactAdded: len(add), ImpactRecovered: len(rec)})
 	}
 
 	seq, err := tx.NextTicketSeq(ctx)
@@ -284,11 +317,13 @@ func (s *Service) fire(ctx context.Context, tx Tx, now time.Time, key string, si
 		Tier:        1,
 	}
 	c := &change{t: &t, seq: seq, evidence: []Evidence{ev}}
-	c.event(now, ActorMonitoring, KindOpened, "", string(StateNew), sig.Summary)
+	// The opening event names the devices, so a storm is one notice.
+	add, _ := stageImpact(c, now, Signal{Impacted: sig.Impacted, At: sig.At})
+	c.event(now, ActorMonitoring, KindOpened, "", string(StateNew), withDevices(sig.Summary, add))
 	if err := s.autoAssign(ctx, tx, now, c, 1, ""); err != nil {
 		return Ticket{}, IngestResult{}, err
 	}
-	t, res, err := s.persist(ctx, tx, now, c, IngestResult{Action: ActionOpened})
+	t, res, err := s.persist(ctx, tx, now, c, IngestResult{Action: ActionOpened, ImpactAdded: len(add)})
 	if err != nil {
 		return Ticket{}, IngestResult{}, err
 	}
@@ -296,6 +331,34 @@ func (s *Service) fire(ctx context.Context, tx Tx, now time.Time, key string, si
 		return Ticket{}, IngestResult{}, err
 	}
 	return t, res, nil
+}
+
+// impactUpdate applies a firing signal whose fault t already carries: new
+// impacted devices are an update (one impact_added event and notice, the
+// priority raised if the signal's is higher), recovered ones are noted, and
+// a signal that changes nothing is a duplicate.
+func (s *Service) impactUpdate(ctx context.Context, tx Tx, now time.Time, t Ticket, sig Signal) (Ticket, IngestResult, error) {
+	c := &change{t: &t}
+	add, rec := stageImpact(c, now, sig)
+	if len(add) == 0 && len(rec) == 0 {
+		return t, IngestResult{Action: ActionDuplicate}, nil
+	}
+	recordImpact(c, now, add, rec)
+	res := IngestResult{Action: ActionImpactRecovered, ImpactAdded: len(add), ImpactRecovered: len(rec)}
+	if len(add) > 0 {
+		res.Action = ActionImpactAdded
+		// Only an open ticket's priority still matters to anyone.
+		if t.State.Open() {
+			n := 0
+			for _, d := range t.ImpactedDevices {
+				if !d.Recovered {
+					n++
+				}
+			}
+			res.PriorityRaised = c.raise(now, Priority(sig.Priority), fmt.Sprintf("impact: %d devices cut off", n))
+		}
+	}
+	return s.persist(ctx, tx, now, c, res)
 }
 
 // reopens decides whether a fault returning now reopens last instead of
@@ -321,30 +384,42 @@ func (s *Service) clear(ctx context.Context, tx Tx, now time.Time, key string, s
 			return Ticket{}, IngestResult{Action: ActionIgnored}, nil
 		}
 	}
+	// A clearing root explains no outage any more: only recoveries count.
+	c := &change{t: &t}
+	_, rec := stageImpact(c, now, Signal{Recovered: sig.Recovered, At: sig.At})
+	recordImpact(c, now, nil, rec)
 	i := firingEvidence(t, sig.Fingerprint)
 	if i < 0 {
+		if len(rec) > 0 {
+			// The root recovered before these devices did.
+			return s.persist(ctx, tx, now, c, IngestResult{Action: ActionImpactRecovered, ImpactRecovered: len(rec)})
+		}
 		return Ticket{}, IngestResult{Action: ActionIgnored}, nil
 	}
 	at := sig.At.UTC()
 	t.Evidence[i].Firing = false
 	t.Evidence[i].ClearedAt = &at
+	c.cleared = []Evidence{t.Evidence[i]}
 	summary := sig.Summary
 	if summary == "" {
 		summary = t.Evidence[i].Summary
 	}
 	note := fmt.Sprintf("cleared: %s at %s", summary, at.Format(time.RFC3339))
-	c := &change{t: &t, cleared: []Evidence{t.Evidence[i]}}
-
+	if n := strings.TrimSpace(sig.Note); n != "" {
+		note = n + "; " + note
+	}
+	res := IngestResult{Action: ActionSymptomCleared, ImpactRecovered: len(rec)}
 	if firingEvidence(t, "") >= 0 || !t.State.Open() {
 		c.event(now, ActorMonitoring, KindSymptomCleared, sig.Fingerprint, "", note)
-		return s.persist(ctx, tx, now, c, IngestResult{Action: ActionSymptomCleared})
+		return s.persist(ctx, tx, now, c, res)
 	}
 	from := t.State
 	t.State = StateResolved
 	t.ResolvedAt = &now
 	t.ResolvedBy = ActorMonitoring
 	c.event(now, ActorMonitoring, KindResolved, string(from), string(StateResolved), note)
-	return s.persist(ctx, tx, now, c, IngestResult{Action: ActionResolved})
+	res.Action = ActionResolved
+	return s.persist(ctx, tx, now, c, res)
 }
 
 // firingEvidence returns the index of t's firing evidence with fingerprint
@@ -393,6 +468,12 @@ func (s *Service) write(ctx context.Context, tx Tx, now time.Time, c *change) (T
 		e.ID = id
 		t.Evidence = append(t.Evidence, e)
 	}
+	if len(c.impact) > 0 {
+		if err := tx.SaveImpacted(ctx, t.ID, c.impact); err != nil {
+			return Ticket{}, err
+		}
+	}
+	*t = withImpact(*t)
 	if err := tx.AppendEvents(ctx, t.ID, c.events); err != nil {
 		return Ticket{}, err
 	}
@@ -465,6 +546,7 @@ func (s *Service) GetAs(ctx context.Context, a Actor, id string) (Ticket, error)
 // decorate fills the fields computed at read time.
 func (s *Service) decorate(t Ticket, now time.Time) Ticket {
 	t.Escalated = t.Tier > 1
+	t = withImpact(t)
 	if len(t.Timeline) > 0 {
 		t.SLA = s.proc.slaStatus(t, now)
 	}
@@ -503,14 +585,29 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Ticket, error) {
 	return ts, nil
 }
 
-// ListAs is List for an actor: a customer's list is always limited to its
-// own customer, whatever the filter asks.
+// ListAs is List for an actor: a customer's list is always limited to the
+// tickets that affect it (see Visible), whatever the filter asks.
 func (s *Service) ListAs(ctx context.Context, a Actor, f Filter) ([]Ticket, error) {
 	if a.Role == RoleCustomer {
-		if f.Customer != "" && f.Customer != a.Customer {
+		if (f.Customer != "" && f.Customer != a.Customer) || (f.Affecting != "" && f.Affecting != a.Customer) {
 			return []Ticket{}, nil
 		}
-		f.Customer = a.Customer
+		f.Customer, f.Affecting = "", a.Customer
 	}
 	return s.List(ctx, f)
+}
+
+// OpenTicketFor returns the open ticket of (device, category), if any: the
+// agent names the ticket an incident was merged into with it.
+func (s *Service) OpenTicketFor(ctx context.Context, device, category string) (Ticket, bool, error) {
+	ts, err := s.store.ListTickets(ctx, Filter{Device: device, Open: true, Limit: MaxListLimit})
+	if err != nil {
+		return Ticket{}, false, fmt.Errorf("open ticket for %s: %w", DedupKey(device, category), err)
+	}
+	for _, t := range ts {
+		if t.Category == category && t.DedupKey == DedupKey(device, category) {
+			return s.decorate(t, s.now().UTC()), true, nil
+		}
+	}
+	return Ticket{}, false, nil
 }

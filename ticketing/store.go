@@ -17,10 +17,13 @@ type Filter struct {
 	State    State
 	Priority Priority
 	Customer string // DeviceContext.Customer
-	Device   string // DeviceContext.Name
-	Open     bool   // only tickets in OpenStates
-	Limit    int    // 0 means DefaultListLimit
-	Assignee string
+	// Affecting selects tickets whose device or one of whose impacted
+	// devices belongs to this customer: what a customer may see.
+	Affecting string
+	Device    string // DeviceContext.Name
+	Open      bool   // only tickets in OpenStates
+	Limit     int    // 0 means DefaultListLimit
+	Assignee  string
 	// Active selects tickets in OpenStates or resolved: those Tick watches.
 	Active bool
 	// OpenedFrom and OpenedTo bound OpenedAt to [from, to) when not zero.
@@ -37,8 +40,9 @@ type Store interface {
 	// and rolled back otherwise. Writes to a ticket, its evidence, its events
 	// and its outbox messages made through tx are atomic.
 	WithTx(ctx context.Context, fn func(tx Tx) error) error
-	// TicketByID returns the ticket with its evidence and timeline, or an
-	// ENOTFOUND error.
+	// TicketByID returns the ticket with its evidence, impacted devices and
+	// timeline, or an ENOTFOUND error. Every ticket a Store or Tx returns
+	// carries its impacted devices.
 	TicketByID(ctx context.Context, id string) (Ticket, error)
 	// ListTickets returns the tickets matching f, newest first, with their
 	// evidence, and their timeline if f.WithTimeline. f is already validated.
@@ -73,6 +77,9 @@ type Tx interface {
 	AddEvidence(ctx context.Context, ticketID string, e Evidence) (int64, error)
 	// ClearEvidence marks evidence id as no longer firing since at.
 	ClearEvidence(ctx context.Context, ticketID string, id int64, at time.Time) error
+	// SaveImpacted stores ds as the ticket's impacted devices, replacing
+	// the stored entries with the same device name; others are kept.
+	SaveImpacted(ctx context.Context, ticketID string, ds []ImpactedDevice) error
 	// AppendEvents appends events to the ticket's timeline. Events are never
 	// updated or deleted.
 	AppendEvents(ctx context.Context, ticketID string, evs []Event) error

@@ -121,6 +121,11 @@ const (
 	KindProblemLinked  EventKind = "problem_linked"
 	KindSurvey         EventKind = "survey"
 	KindFollowUp       EventKind = "follow_up" // a follow-up task was opened for this ticket
+	// KindImpactAdded: devices cut off behind the ticket's device were
+	// attached; the note names them. One event per signal, not per device.
+	KindImpactAdded EventKind = "impact_added"
+	// KindImpactRecovered: impacted devices answer again; the note names them.
+	KindImpactRecovered EventKind = "impact_recovered"
 )
 
 // changesState reports whether events of kind k move the ticket to the
@@ -136,10 +141,13 @@ func (k EventKind) changesState() bool {
 
 // Notifies reports whether an event of this kind is sent to the configured
 // notification channels. Symptoms and notes stay on the timeline only, so a
-// flapping interface does not flood a customer's inbox.
+// flapping interface does not flood a customer's inbox. Impact added
+// notifies, since more customers are affected; a recovery of one impacted
+// device is timeline-only, like a cleared symptom, and the root's
+// resolution is the notice that matters.
 func (k EventKind) Notifies() bool {
 	switch k {
-	case KindOpened, KindPriorityRaised, KindResolved, KindReopened,
+	case KindOpened, KindPriorityRaised, KindResolved, KindReopened, KindImpactAdded,
 		KindEscalated, KindReminder, KindAssigned, KindClosed, KindCancelled:
 		return true
 	}
@@ -183,6 +191,13 @@ type Ticket struct {
 	ParentID  string     `json:"parent_id,omitempty"`  // the ticket a follow-up task is about
 	ProblemID string     `json:"problem_id,omitempty"` // the problem record it belongs to
 	Intake    *Intake    `json:"intake,omitempty"`     // manual tickets: what the caller told us
+	// ImpactedDevices are the devices cut off behind Device, sorted by name,
+	// recovered ones included (marked). Never null.
+	ImpactedDevices []ImpactedDevice `json:"impacted_devices"`
+	// ImpactedCustomers is every customer the ticket affects: Device's and
+	// each impacted device's, distinct and sorted. Computed, never stored;
+	// a customer sees the ticket when it is in this list.
+	ImpactedCustomers []string `json:"impacted_customers"`
 	// SLA is computed when the ticket is read, from its timeline and the
 	// reader's now; it is never stored.
 	SLA      *SLAStatus `json:"sla,omitempty"`

@@ -98,6 +98,7 @@ Start with 'nocagent demo': a simulated network, the agent, tickets appearing.`,
 		newDiscoverCmd(stdout, stderr),
 		newPluginsCmd(stdout),
 		newRulesCmd(stdout),
+		newTicketsCmd(stdout),
 		newPluginServeCmd(),
 		newVersionCmd(stdout),
 	)

@@ -44,7 +44,7 @@ const maxBody = 1 << 20
 // (Authorization: Bearer <token>); without a valid one it answers 401.
 //
 //	GET  /api/v1/me                               the caller's actor
-//	GET  /api/v1/tickets                          ?state= &priority= &customer= &device= &assignee= &open=true &limit=
+//	GET  /api/v1/tickets                          ?state= &priority= &customer= &affecting= &device= &assignee= &open=true &limit=
 //	POST /api/v1/tickets                          manual intake (ticketing.ManualInput)
 //	GET  /api/v1/tickets/{id}                     with timeline and SLA
 //	POST /api/v1/tickets/{id}/actions/{action}    ack assign note escalate hold resume resolve verify confirm close cancel reopen (ticketing.ActionInput)
@@ -54,7 +54,12 @@ const maxBody = 1 << 20
 //	GET  /api/v1/kb                               ?q= &limit= (staff)
 //	GET  /api/v1/kpis                             ?customer= &contract= &from= &to= (RFC 3339 or YYYY-MM-DD)
 //
-// A customer sees only its own tickets: any other id answers 404. A
+// Tickets carry impacted_devices (devices cut off behind the ticket's
+// device, recovered ones marked) and impacted_customers. customer= selects
+// by the ticket's own device, affecting= by it or any impacted device.
+//
+// A customer sees only the tickets that affect it (its devices', and those
+// listing one of its devices as impacted): any other id answers 404. A
 // forbidden action answers 403 with the reason, a state that does not allow
 // it 409, a missing field 400 naming it.
 func New(svc Service, opts Options) http.Handler {

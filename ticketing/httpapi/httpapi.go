@@ -113,6 +113,7 @@ func parseFilter(q url.Values) (ticketing.Filter, error) {
 		}
 	}
 	f.Customer = q.Get("customer")
+	f.Affecting = q.Get("affecting")
 	f.Device = q.Get("device")
 	if v := q.Get("open"); v != "" {
 		b, err := strconv.ParseBool(v)

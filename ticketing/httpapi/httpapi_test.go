@@ -197,8 +197,8 @@ func TestListPassesFilter(t *testing.T) {
 		return nil, nil
 	}}
 	rec := do(t, NewHandler(fake, nil), http.MethodGet,
-		"/api/v1/tickets?state=in_progress&priority=P2&customer=acme%20corp&device=core-01&open=true&limit=5")
-	want := ticketing.Filter{State: ticketing.StateInProgress, Priority: ticketing.P2, Customer: "acme corp",
+		"/api/v1/tickets?state=in_progress&priority=P2&customer=acme%20corp&affecting=globex&device=core-01&open=true&limit=5")
+	want := ticketing.Filter{State: ticketing.StateInProgress, Priority: ticketing.P2, Customer: "acme corp", Affecting: "globex",
 		Device: "core-01", Open: true, Limit: 5}
 	if got != want {
 		t.Errorf("filter = %+v, want %+v", got, want)

@@ -71,6 +71,11 @@ func (s *Store) ListTickets(ctx context.Context, f ticketing.Filter) ([]ticketin
 	if f.Customer != "" {
 		where, args = append(where, "customer = ?"), append(args, f.Customer)
 	}
+	if f.Affecting != "" {
+		where = append(where, `(customer = ? OR EXISTS (SELECT 1 FROM ticket_impacted i
+			WHERE i.customer = ? AND i.ticket_id = tickets.id))`)
+		args = append(args, f.Affecting, f.Affecting)
+	}
 	if f.Device != "" {
 		where, args = append(where, "device_name = ?"), append(args, f.Device)
 	}
@@ -108,6 +113,9 @@ func (s *Store) ListTickets(ctx context.Context, f ticketing.Filter) ([]ticketin
 		}
 		for i := range ts {
 			if ts[i].Evidence, err = evidenceOf(ctx, q, ts[i].ID); err != nil {
+				return err
+			}
+			if ts[i].ImpactedDevices, err = impactedOf(ctx, q, ts[i].ID); err != nil {
 				return err
 			}
 			if f.WithTimeline {
@@ -205,6 +213,9 @@ func fullTicket(ctx context.Context, q querier, query string, args ...any) (tick
 	if t.Evidence, err = evidenceOf(ctx, q, t.ID); err != nil {
 		return ticketing.Ticket{}, false, err
 	}
+	if t.ImpactedDevices, err = impactedOf(ctx, q, t.ID); err != nil {
+		return ticketing.Ticket{}, false, err
+	}
 	if t.Timeline, err = timelineOf(ctx, q, t.ID); err != nil {
 		return ticketing.Ticket{}, false, err
 	}
@@ -254,6 +265,38 @@ func evidenceOf(ctx context.Context, q querier, ticketID string) ([]ticketing.Ev
 		return nil, fmt.Errorf("ticket %s: query evidence: %w", ticketID, err)
 	}
 	return evs, nil
+}
+
+func impactedOf(ctx context.Context, q querier, ticketID string) ([]ticketing.ImpactedDevice, error) {
+	rows, err := q.QueryContext(ctx, `SELECT name, serial, customer, added_at, recovered_at
+		FROM ticket_impacted WHERE ticket_id = ? ORDER BY name`, ticketID)
+	if err != nil {
+		return nil, fmt.Errorf("ticket %s: query impacted devices: %w", ticketID, err)
+	}
+	defer rows.Close()
+	ds := []ticketing.ImpactedDevice{}
+	for rows.Next() {
+		var (
+			d         ticketing.ImpactedDevice
+			added     string
+			recovered sql.NullString
+		)
+		if err := rows.Scan(&d.Name, &d.Serial, &d.Customer, &added, &recovered); err != nil {
+			return nil, fmt.Errorf("ticket %s: scan impacted device: %w", ticketID, err)
+		}
+		if d.AddedAt, err = parseTime(added); err != nil {
+			return nil, fmt.Errorf("ticket %s impacted device %s: %w", ticketID, d.Name, err)
+		}
+		if d.RecoveredAt, err = parseTimePtr(recovered); err != nil {
+			return nil, fmt.Errorf("ticket %s impacted device %s: %w", ticketID, d.Name, err)
+		}
+		d.Recovered = d.RecoveredAt != nil
+		ds = append(ds, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("ticket %s: query impacted devices: %w", ticketID, err)
+	}
+	return ds, nil
 }
 
 func timelineOf(ctx context.Context, q querier, ticketID string) ([]ticketing.Event, error) {
@@ -375,6 +418,28 @@ func (x *txn) ClearEvidence(ctx context.Context, ticketID string, id int64, at t
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ticketing.Errorf(ticketing.ECONFLICT, "ticket %s: evidence %d is not firing", ticketID, id)
+	}
+	return nil
+}
+
+func (x *txn) SaveImpacted(ctx context.Context, ticketID string, ds []ticketing.ImpactedDevice) error {
+	for _, d := range ds {
+		var recovered *time.Time
+		if d.Recovered {
+			// Recovered without a time is still recovered: keep the flag.
+			recovered = d.RecoveredAt
+			if recovered == nil {
+				recovered = &d.AddedAt
+			}
+		}
+		_, err := x.q.ExecContext(ctx, `INSERT INTO ticket_impacted (ticket_id, name, serial, customer, added_at, recovered_at)
+			VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (ticket_id, name) DO UPDATE SET serial = excluded.serial, customer = excluded.customer,
+				added_at = excluded.added_at, recovered_at = excluded.recovered_at`,
+			ticketID, d.Name, d.Serial, d.Customer, formatTime(d.AddedAt), formatTimePtr(recovered))
+		if err != nil {
+			return storeErr(err, "ticket %s: save impacted device %s", ticketID, d.Name)
+		}
 	}
 	return nil
 }
