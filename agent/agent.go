@@ -64,6 +64,7 @@ type Agent struct {
 	engine     *rules.Engine
 	sched      *collector.Scheduler
 	metrics    *selfMetrics
+	corr       *rules.Correlator
 	influx     *influx.Exporter        // nil when not configured
 	traps      *collector.TrapReceiver // nil when not configured
 	tokens     *httpapi.Tokens
@@ -140,6 +141,7 @@ func New(ctx context.Context, cfg *inventory.Config, opts Options) (*Agent, erro
 		}
 	}
 	a.dispatcher = ticketing.NewDispatcher(store, senders, ticketing.DispatcherOptions{Now: a.now, Logger: a.log})
+	a.corr = a.newCorrelator()
 	a.metrics = newSelfMetrics()
 	profiles := collector.BuiltinProfiles()
 	if cfg.Agent.ProfilesDir != "" {
@@ -214,6 +216,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	})
 	wg.Go(func() { a.dispatcher.Run(ctx) })
 	wg.Go(func() { a.tickLoop(ctx) })
+	wg.Go(func() { a.flushLoop(ctx) })
 	if a.influx != nil {
 		wg.Go(func() {
 			if err := a.influx.Run(ctx); err != nil && ctx.Err() == nil {
@@ -270,6 +273,7 @@ func (a *Agent) onSnapshot(s *collector.Snapshot) {
 	if a.influx != nil {
 		a.influx.Write(s, influx.Labels{Device: dev.Name, Customer: dev.Customer, Site: dev.Site, Role: dev.Role})
 	}
+	rebuilt := false
 	a.mu.Lock()
 	a.latest[s.Device] = s
 	if s.Reachable {
@@ -277,10 +281,16 @@ func (a *Agent) onSnapshot(s *collector.Snapshot) {
 		if sig := neighborSignature(s); sig != a.nbrSig[s.Device] {
 			a.nbrSig[s.Device] = sig
 			a.graph = a.buildTopology()
+			rebuilt = true
 		}
 	}
 	graph := a.graph
 	a.mu.Unlock()
+	if rebuilt {
+		// Outside a.mu: the correlator calls back into the agent under
+		// its own lock.
+		a.corr.SetGraph(graph)
+	}
 
 	start := time.Now()
 	alerts := a.engine.Evaluate(a.now(), s, a.ruleTarget(dev, graph))
@@ -314,19 +324,25 @@ func (a *Agent) ingest(al rules.Alert, dev inventory.Device) {
 			"instance", al.Instance, "state", al.State, "window", al.Maintenance)
 		return
 	}
+	if al.Rule == unreachableRule {
+		a.applyIncidents(a.corr.Observe(a.now(), al))
+		return
+	}
 	dc, _ := a.deviceContext(dev.Name)
-	sig := ticketing.Signal{
+	a.ingestSignal(ticketing.Signal{
 		Fingerprint: al.Fingerprint, Rule: al.Rule, Instance: al.Instance,
 		Firing: al.State == rules.StateFiring, Severity: al.Severity, Category: al.Category,
 		Priority: al.Priority, Value: al.Value, Threshold: al.Threshold, Summary: al.Summary, At: al.At,
 		Device: dc,
-	}
+	}, al)
+}
 
+func (a *Agent) ingestSignal(sig ticketing.Signal, al rules.Alert) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	t, res, err := a.tickets.Ingest(ctx, sig)
 	if err != nil {
-		a.log.Error("ticket ingest failed", "device", dev.Name, "rule", al.Rule, "err", err)
+		a.log.Error("ticket ingest failed", "device", sig.Device.Name, "rule", sig.Rule, "err", err)
 		return
 	}
 	if res.Action != ticketing.ActionDuplicate && res.Action != ticketing.ActionIgnored {

@@ -349,3 +349,66 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestOutageCorrelation: a distribution switch and the access switches
+// behind it go silent at once; one ticket for the root lists the others as
+// impacted, none of them opens its own, and recovery resolves it.
+func TestOutageCorrelation(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	h.eventually(10*time.Second, "every device polled", func() bool {
+		var devs []deviceView
+		h.get("/api/v1/devices", &devs)
+		for _, d := range devs {
+			if !d.Reachable {
+				return false
+			}
+		}
+		return len(devs) == 10
+	})
+	for _, d := range []string{"acme-dist-1", "acme-acc-1", "acme-acc-2"} {
+		if err := h.sim.InjectFault(d, snmpsim.Fault{Kind: "down"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var root ticketing.Ticket
+	h.eventually(10*time.Second, "root ticket with both access switches impacted", func() bool {
+		got := h.tickets("device=acme-dist-1&open=true")
+		if len(got) != 1 {
+			return false
+		}
+		h.get("/api/v1/tickets/"+got[0].ID, &root)
+		return len(root.ImpactedDevices) == 2
+	})
+	if root.Category != "availability" || root.Priority != ticketing.P1 {
+		t.Errorf("root ticket category %q priority %q, want availability P1", root.Category, root.Priority)
+	}
+	acc1, _ := h.sim.Device("acme-acc-1")
+	names := map[string]string{}
+	for _, d := range root.ImpactedDevices {
+		names[d.Name] = d.Serial
+	}
+	if names["acme-acc-1"] != acc1.Serial || names["acme-acc-2"] == "" {
+		t.Errorf("impacted devices = %+v, want acme-acc-1 (serial %s) and acme-acc-2", root.ImpactedDevices, acc1.Serial)
+	}
+	// Several more cycles: still no ticket for the impacted devices.
+	time.Sleep(4 * testInterval)
+	for _, d := range []string{"acme-acc-1", "acme-acc-2"} {
+		if got := h.tickets("device=" + d); len(got) != 0 {
+			t.Errorf("%s opened its own ticket: %+v", d, got)
+		}
+	}
+	for _, d := range []string{"acme-dist-1", "acme-acc-1", "acme-acc-2"} {
+		if err := h.sim.ClearFaults(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.eventually(10*time.Second, "root ticket resolved", func() bool {
+		var got ticketing.Ticket
+		h.get("/api/v1/tickets/"+root.ID, &got)
+		return got.State == ticketing.StateResolved
+	})
+	if n := len(h.tickets("")); n != 1 {
+		t.Errorf("%d tickets after the outage, want 1", n)
+	}
+}

@@ -156,6 +156,7 @@ func Demo(ctx context.Context, o DemoOptions) error {
 	p.linef("  API        http://%s/api/v1/tickets   metrics http://%s/metrics", o.Listen, o.Listen)
 	p.linef("  simulator  http://%s/api/v1/devices   (POST .../devices/NAME/faults to inject your own)", o.Control)
 	p.linef("  data       %s", o.DataDir)
+	p.linef("  tokens     %s   (curl -H \"Authorization: Bearer $(jq -r .admin %s)\" ...)", ag.TokensFile(), ag.TokensFile())
 
 	var wg sync.WaitGroup
 	wg.Go(func() { runScenario(ctx, sim, o, p) })

@@ -1,0 +1,98 @@
+package agent
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/nocagent/nocagent/rules"
+	"github.com/nocagent/nocagent/ticketing"
+)
+
+// unreachableRule is the rule whose alerts go through topology correlation
+// instead of straight to ticketing: a device cut off by a fault upstream
+// joins the root cause's ticket as an impacted device.
+const unreachableRule = "device_unreachable"
+
+func (a *Agent) newCorrelator() *rules.Correlator {
+	return rules.NewCorrelator(a.graph, rules.CorrelatorOptions{
+		// Wait one poll interval so that every device behind a fault has
+		// been polled once before deciding which one is the root.
+		Settle: a.cfg.Agent.PollInterval,
+		Rule:   unreachableRule,
+		Devices: func(name string) rules.DeviceInfo {
+			dev, _ := a.cfg.Device(name)
+			a.mu.RLock()
+			defer a.mu.RUnlock()
+			info := rules.DeviceInfo{Target: a.ruleTarget(dev, a.graph)}
+			if s := a.good[name]; s != nil {
+				info.Serial = s.Serial
+			}
+			return info
+		},
+	})
+}
+
+// flushLoop decides outages that have settled.
+func (a *Agent) flushLoop(ctx context.Context) {
+	every := min(time.Second, max(a.cfg.Agent.PollInterval/4, 50*time.Millisecond))
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			a.applyIncidents(a.corr.Flush(a.now()))
+		}
+	}
+}
+
+// applyIncidents turns incident changes into signals on the root device's
+// availability ticket.
+func (a *Agent) applyIncidents(changes []rules.IncidentChange) {
+	for _, ch := range changes {
+		in := ch.Incident
+		if in.Suppressed {
+			continue
+		}
+		dc, ok := a.deviceContext(in.Root)
+		if !ok {
+			continue
+		}
+		sig := ticketing.Signal{
+			Fingerprint: rules.Fingerprint(unreachableRule, in.Root, ""),
+			Rule:        unreachableRule, Category: "availability", Severity: "critical",
+			Priority: in.Priority, Firing: in.State == rules.IncidentOpen, At: in.Updated, Device: dc,
+		}
+		if n := len(in.Alerts); n > 0 {
+			last := in.Alerts[n-1]
+			sig.Summary, sig.Severity, sig.Value = last.Summary, last.Severity, last.Value
+		}
+		switch ch.Kind {
+		case rules.ChangeOpened, rules.ChangeUpdated:
+			sig.Impacted = impacted(in.Impacted)
+		case rules.ChangeRecovered:
+			sig.Recovered = impacted(ch.Devices)
+		case rules.ChangeResolved:
+			sig.Note = "root recovered"
+		case rules.ChangeMerged:
+			sig.Firing = false
+			sig.Note = "merged into the incident of " + strings.TrimPrefix(ch.Into, "unreachable:")
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if t, ok, err := a.tickets.OpenTicketFor(ctx, strings.TrimPrefix(ch.Into, "unreachable:"), "availability"); err == nil && ok {
+				sig.Note = "merged into " + t.ID
+			}
+			cancel()
+		}
+		a.ingestSignal(sig, rules.Alert{Rule: unreachableRule, Device: in.Root, Summary: sig.Summary})
+	}
+}
+
+func impacted(ds []rules.ImpactedDevice) []ticketing.ImpactedDevice {
+	out := make([]ticketing.ImpactedDevice, len(ds))
+	for i, d := range ds {
+		out[i] = ticketing.ImpactedDevice{Name: d.Name, Serial: d.Serial, Customer: d.Customer}
+	}
+	return out
+}
