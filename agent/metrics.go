@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"sort"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -69,13 +70,15 @@ func (m *selfMetrics) Collect(ch chan<- prometheus.Metric) {
 type ticketMetrics struct{ a *Agent }
 
 var (
-	openTicketsDesc = prometheus.NewDesc("nocagent_tickets_open", "Open tickets by priority and state.", []string{"priority", "state"}, nil)
+	openTicketsDesc = prometheus.NewDesc("nocagent_tickets_open", "Open tickets by priority, state and customer.", []string{"priority", "state", "customer"}, nil)
+	slaDesc         = prometheus.NewDesc("nocagent_tickets_sla", "Open tickets by SLA clock (response, resolution) and status: breached, at_risk (under 20 % of the target left), ok.", []string{"clock", "status", "priority", "customer"}, nil)
 	backlogDesc     = prometheus.NewDesc("nocagent_notification_backlog", "Ticket notices waiting for delivery.", nil, nil)
 	alertsDesc      = prometheus.NewDesc("nocagent_alerts_firing", "Alerts firing now.", []string{"severity"}, nil)
 )
 
 func (t *ticketMetrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- openTicketsDesc
+	ch <- slaDesc
 	ch <- backlogDesc
 	ch <- alertsDesc
 }
@@ -84,12 +87,35 @@ func (t *ticketMetrics) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if open, err := t.a.tickets.List(ctx, ticketing.Filter{Open: true, Limit: ticketing.MaxListLimit}); err == nil {
-		counts := map[[2]string]int{}
+		counts := map[[3]string]int{}
+		sla := map[[4]string]int{}
 		for _, tk := range open {
-			counts[[2]string{string(tk.Priority), string(tk.State)}]++
+			counts[[3]string{string(tk.Priority), string(tk.State), tk.Device.Customer}]++
+			if tk.SLA == nil {
+				continue
+			}
+			for _, c := range []struct {
+				name string
+				c    ticketing.Clock
+			}{{"response", tk.SLA.Response}, {"resolution", tk.SLA.Resolution}} {
+				if c.c.StoppedAt != nil || c.c.TargetSeconds <= 0 {
+					continue // the clock has done its job
+				}
+				status := "ok"
+				switch {
+				case c.c.Breached:
+					status = "breached"
+				case c.c.RemainingSeconds*5 < c.c.TargetSeconds:
+					status = "at_risk"
+				}
+				sla[[4]string{c.name, status, string(tk.Priority), tk.Device.Customer}]++
+			}
 		}
 		for k, n := range counts {
-			ch <- prometheus.MustNewConstMetric(openTicketsDesc, prometheus.GaugeValue, float64(n), k[0], k[1])
+			ch <- prometheus.MustNewConstMetric(openTicketsDesc, prometheus.GaugeValue, float64(n), k[0], k[1], k[2])
+		}
+		for k, n := range sla {
+			ch <- prometheus.MustNewConstMetric(slaDesc, prometheus.GaugeValue, float64(n), k[0], k[1], k[2], k[3])
 		}
 	} else {
 		t.a.log.Warn("tickets for metrics", "err", err)
@@ -115,4 +141,45 @@ func (a *Agent) ExportDevices() []export.Device {
 		out = append(out, export.Device{Name: d.Name, Customer: d.Customer, Site: d.Site, Role: d.Role, Snapshot: a.latest[d.Name]})
 	}
 	return out
+}
+
+// kpiWindow is the rolling period of the service KPIs exported as metrics;
+// contract reports use calendar months instead.
+const kpiWindow = 30 * 24 * time.Hour
+
+// kpiMetrics exports the service KPIs of every customer over the last 30
+// days. Its metric names and labels come from ticketing's KPI report, so
+// it is an unchecked collector (Describe sends nothing).
+type kpiMetrics struct{ a *Agent }
+
+func (k *kpiMetrics) Describe(chan<- *prometheus.Desc) {}
+
+func (k *kpiMetrics) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	now := k.a.now()
+	system := ticketing.Actor{Name: "metrics", Role: ticketing.RoleAdmin}
+	for _, c := range k.a.cfg.Customers {
+		rep, err := k.a.tickets.KPIs(ctx, system, ticketing.KPIFilter{Customer: c.ID, From: now.Add(-kpiWindow), To: now})
+		if err != nil {
+			k.a.log.Warn("KPIs for metrics", "customer", c.ID, "err", err)
+			continue
+		}
+		for _, s := range rep.Samples() {
+			names := make([]string, 0, len(s.Labels))
+			for n := range s.Labels {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			values := make([]string, len(names))
+			for i, n := range names {
+				values[i] = s.Labels[n]
+			}
+			d := prometheus.NewDesc(s.Name, s.Help+" Last 30 days.", names, nil)
+			m, err := prometheus.NewConstMetric(d, prometheus.GaugeValue, s.Value, values...)
+			if err == nil {
+				ch <- m
+			}
+		}
+	}
 }
