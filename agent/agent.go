@@ -74,6 +74,7 @@ type Agent struct {
 	latest map[string]*collector.Snapshot
 	good   map[string]*collector.Snapshot // last snapshot that answered
 	nbrSig map[string]string              // neighbour signature per device, to rebuild the graph only on change
+	flaps  map[string]bool                // fingerprints of flapping symptoms on tickets
 
 	ln net.Listener
 }
@@ -87,7 +88,7 @@ func New(ctx context.Context, cfg *inventory.Config, opts Options) (*Agent, erro
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	a := &Agent{cfg: cfg, log: opts.Logger, now: opts.Now, opts: opts, latest: map[string]*collector.Snapshot{}, good: map[string]*collector.Snapshot{}, nbrSig: map[string]string{}}
+	a := &Agent{cfg: cfg, log: opts.Logger, now: opts.Now, opts: opts, latest: map[string]*collector.Snapshot{}, good: map[string]*collector.Snapshot{}, nbrSig: map[string]string{}, flaps: map[string]bool{}}
 
 	a.graph = a.buildTopology()
 
@@ -329,12 +330,36 @@ func (a *Agent) ingest(al rules.Alert, dev inventory.Device) {
 		return
 	}
 	dc, _ := a.deviceContext(dev.Name)
-	a.ingestSignal(ticketing.Signal{
+	sig := ticketing.Signal{
 		Fingerprint: al.Fingerprint, Rule: al.Rule, Instance: al.Instance,
 		Firing: al.State == rules.StateFiring, Severity: al.Severity, Category: al.Category,
 		Priority: al.Priority, Value: al.Value, Threshold: al.Threshold, Summary: al.Summary, At: al.At,
 		Device: dc,
-	}, al)
+	}
+	a.ingestSignal(sig, al)
+	a.flapping(sig, al)
+}
+
+// flapping keeps a "flapping" symptom on the fault's ticket while the rule
+// engine holds the alert in flapping, so the one ticket says so; it clears
+// when the engine reports the alert quiet again or resolved.
+func (a *Agent) flapping(sig ticketing.Signal, al rules.Alert) {
+	fp := al.Fingerprint + "/flapping"
+	a.mu.Lock()
+	was := a.flaps[fp]
+	now := al.Flapping && al.State == rules.StateFiring
+	if now {
+		a.flaps[fp] = true
+	} else {
+		delete(a.flaps, fp)
+	}
+	a.mu.Unlock()
+	if now == was {
+		return
+	}
+	sig.Fingerprint, sig.Firing = fp, now
+	sig.Summary = "flapping: " + al.Summary + " (state changes repeatedly; one ticket is kept until it is quiet)"
+	a.ingestSignal(sig, al)
 }
 
 func (a *Agent) ingestSignal(sig ticketing.Signal, al rules.Alert) {

@@ -412,3 +412,45 @@ func TestOutageCorrelation(t *testing.T) {
 		t.Errorf("%d tickets after the outage, want 1", n)
 	}
 }
+
+// TestFlappingOneTicket: a link that goes down and up poll after poll gives
+// one ticket that says it is flapping, not a ticket per flap.
+func TestFlappingOneTicket(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	sw, _ := h.sim.Device("globex-sw-1")
+	h.eventually(10*time.Second, "globex-sw-1 polled", func() bool {
+		var d deviceView
+		h.get("/api/v1/devices/globex-sw-1", &d)
+		return d.Reachable
+	})
+	for i := range 8 {
+		var err error
+		if i%2 == 0 {
+			err = h.sim.InjectFault("globex-sw-1", snmpsim.Fault{Kind: "link-down", IfIndex: sw.UplinkIfIndex})
+		} else {
+			err = h.sim.ClearFaults("globex-sw-1")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(testInterval + 150*time.Millisecond)
+	}
+	var tk ticketing.Ticket
+	h.eventually(5*time.Second, "a flapping symptom", func() bool {
+		got := h.tickets("device=globex-sw-1")
+		if len(got) != 1 {
+			return false
+		}
+		h.get("/api/v1/tickets/"+got[0].ID, &tk)
+		for _, e := range tk.Evidence {
+			if strings.HasPrefix(e.Summary, "flapping: ") {
+				return true
+			}
+		}
+		return false
+	})
+	if got := h.tickets("device=globex-sw-1"); len(got) != 1 {
+		t.Errorf("%d tickets for one flapping link", len(got))
+	}
+}
