@@ -99,7 +99,11 @@ func New(ctx context.Context, cfg *inventory.Config, opts Options) (*Agent, erro
 			return nil, err
 		}
 	}
-	a.engine = rules.NewEngine(rs, rules.Options{Logger: a.log, NetworkDevice: func(n string) bool { _, ok := cfg.Device(n); return ok }})
+	matrix := priorityMatrix(cfg)
+	if err := matrix.Validate(); err != nil {
+		return nil, fmt.Errorf("priority matrix: %w", err)
+	}
+	a.engine = rules.NewEngine(rs, rules.Options{Logger: a.log, Matrix: matrix, NetworkDevice: func(n string) bool { _, ok := cfg.Device(n); return ok }})
 
 	dataDir := cfg.ResolvePath(cfg.Agent.DataDir)
 	if err := os.MkdirAll(dataDir, 0o750); err != nil {
@@ -153,7 +157,9 @@ func New(ctx context.Context, cfg *inventory.Config, opts Options) (*Agent, erro
 	}
 	a.sched = collector.NewScheduler(collector.SchedulerOptions{
 		Workers: cfg.Agent.Workers, Logger: a.log, Now: a.now, Profiles: profiles,
-		Session: collector.SessionOptions{Timeout: cfg.Agent.PollTimeout, Retries: cfg.Agent.Retries},
+		Session: collector.SessionOptions{Timeout: cfg.Agent.PollTimeout, Retries: cfg.Agent.Retries,
+			// Remember per device what GETBULK sizes and table lengths worked.
+			Tuning: collector.NewTuningCache()},
 	}, a.onSnapshot)
 	return a, nil
 }

@@ -19,6 +19,7 @@ func (a *Agent) newCorrelator() *rules.Correlator {
 		// Wait one poll interval so that every device behind a fault has
 		// been polled once before deciding which one is the root.
 		Settle: a.cfg.Agent.PollInterval,
+		Matrix: priorityMatrix(a.cfg),
 		Rule:   unreachableRule,
 		Devices: func(name string) rules.DeviceInfo {
 			dev, _ := a.cfg.Device(name)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/nocagent/nocagent/export/influx"
 	"github.com/nocagent/nocagent/inventory"
+	"github.com/nocagent/nocagent/rules"
 	"github.com/nocagent/nocagent/ticketing"
 	"github.com/nocagent/nocagent/ticketing/httpapi"
 )
@@ -134,4 +135,34 @@ func (a *Agent) deviceContext(name string) (ticketing.DeviceContext, bool) {
 		sort.Strings(dc.Neighbors)
 	}
 	return dc, true
+}
+
+// priorityMatrix is the default matrix with the config's changes on top.
+func priorityMatrix(cfg *inventory.Config) rules.PriorityMatrix {
+	m := rules.DefaultPriorityMatrix()
+	p := cfg.Priority
+	if p == nil {
+		return m
+	}
+	for sev, row := range p.Cells {
+		if m.Cells[sev] == nil {
+			m.Cells[sev] = map[rules.Impact]string{}
+		}
+		for imp, prio := range row {
+			m.Cells[sev][rules.Impact(imp)] = prio
+		}
+	}
+	for role, imp := range p.Roles {
+		m.Roles[role] = rules.Impact(imp)
+	}
+	if p.UnknownRole != "" {
+		m.UnknownRole = rules.Impact(p.UnknownRole)
+	}
+	if p.CriticalDownstream > 0 {
+		m.CriticalDownstream = p.CriticalDownstream
+	}
+	if p.RaiseTiers != nil {
+		m.RaiseTiers = p.RaiseTiers
+	}
+	return m
 }

@@ -82,6 +82,32 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 		v.Set(p)
 	case reflect.Struct:
 		d.mapping(n, v, path)
+	case reflect.Map: // string keys only: a table such as the priority matrix
+		if n.Kind != yaml.MappingNode {
+			d.r.addAt(at, path, "want a mapping, got a "+kindName(n))
+			return
+		}
+		m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, ok := d.resolve(n.Content[i], path)
+			if !ok {
+				continue
+			}
+			if k.Kind != yaml.ScalarNode {
+				d.r.addAt(d.at(k), path, "want a key name, got a "+kindName(k))
+				continue
+			}
+			child := joinPath(path, k.Value)
+			d.r.pos[child] = d.at(k)
+			if m.MapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key())).IsValid() {
+				d.r.addAt(d.at(k), child, "duplicate key")
+				continue
+			}
+			elem := reflect.New(v.Type().Elem()).Elem()
+			d.value(n.Content[i+1], elem, child)
+			m.SetMapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key()), elem)
+		}
+		v.Set(m)
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
 			d.r.addAt(at, path, "want a list, got a "+kindName(n))

@@ -15,6 +15,8 @@ type Config struct {
 	// Rules lists rule files, relative to the config file's directory.
 	Rules     []string   `yaml:"rules,omitempty"`
 	Notifiers []Notifier `yaml:"notifiers,omitempty"`
+	// Priority replaces parts of the default priority matrix.
+	Priority *PriorityMatrix `yaml:"priority,omitempty"`
 	// Influx, when set, also sends every snapshot to an InfluxDB v2 server.
 	Influx *Influx `yaml:"influx,omitempty"`
 	// ServiceFile is a YAML file with the service process settings: SLA
@@ -155,4 +157,19 @@ type Influx struct {
 	// outage; the oldest are dropped (and counted) beyond it.
 	SpoolMaxBytes int64 `yaml:"spool_max_bytes,omitempty"`
 	MemoryBuffer  int   `yaml:"memory_buffer,omitempty"`
+}
+
+// PriorityMatrix is how an alert's severity and its device's impact give a
+// ticket priority. Impact is low, medium, high or critical: from the
+// device's role, raised to critical when CriticalDownstream or more devices
+// sit behind it, and one priority step up for customers in RaiseTiers. Any
+// field left out keeps the default (rules.DefaultPriorityMatrix).
+type PriorityMatrix struct {
+	// Cells: severity (critical, major, minor, warning) → impact → P1..P4.
+	Cells map[string]map[string]string `yaml:"cells,omitempty"`
+	// Roles: device role → impact.
+	Roles              map[string]string `yaml:"roles,omitempty"`
+	UnknownRole        string            `yaml:"unknown_role,omitempty"`
+	CriticalDownstream int               `yaml:"critical_downstream,omitempty"`
+	RaiseTiers         []string          `yaml:"raise_tiers,omitempty"`
 }

@@ -62,6 +62,7 @@ func (c *Config) Validate() error {
 func (c *Config) validate(r *report) {
 	c.validateAgent(r)
 	c.validateInflux(r)
+	c.validatePriority(r)
 	creds := c.validateCredentials(r)
 	customers := c.validateCustomers(r)
 	sites := c.validateSites(r, customers)
@@ -89,6 +90,39 @@ func (c *Config) validateInflux(r *report) {
 	}
 	if x.BatchSize < 0 || x.SpoolMaxBytes < 0 || x.MemoryBuffer < 0 || x.FlushInterval < 0 {
 		r.add("influx", "batch_size, flush_interval, spool_max_bytes and memory_buffer must not be negative")
+	}
+}
+
+func (c *Config) validatePriority(r *report) {
+	m := c.Priority
+	if m == nil {
+		return
+	}
+	severities := []string{"critical", "major", "minor", "warning"}
+	impacts := []string{"low", "medium", "high", "critical"}
+	for sev, row := range m.Cells {
+		if !slices.Contains(severities, sev) {
+			r.add("priority.cells."+sev, "unknown severity; want critical, major, minor or warning")
+		}
+		for imp, p := range row {
+			if !slices.Contains(impacts, imp) {
+				r.add("priority.cells."+sev+"."+imp, "unknown impact; want low, medium, high or critical")
+			}
+			if p != "P1" && p != "P2" && p != "P3" && p != "P4" {
+				r.add("priority.cells."+sev+"."+imp, fmt.Sprintf("priority %q: want P1, P2, P3 or P4", p))
+			}
+		}
+	}
+	for role, imp := range m.Roles {
+		if !slices.Contains(impacts, imp) {
+			r.add("priority.roles."+role, fmt.Sprintf("impact %q: want low, medium, high or critical", imp))
+		}
+	}
+	if m.UnknownRole != "" && !slices.Contains(impacts, m.UnknownRole) {
+		r.add("priority.unknown_role", fmt.Sprintf("impact %q: want low, medium, high or critical", m.UnknownRole))
+	}
+	if m.CriticalDownstream < 0 {
+		r.add("priority.critical_downstream", "must not be negative")
 	}
 }
 
