@@ -99,6 +99,7 @@ Start with 'nocagent demo': a simulated network, the agent, tickets appearing.`,
 		newPluginsCmd(stdout),
 		newRulesCmd(stdout),
 		newTicketsCmd(stdout),
+		newMaintenanceCmd(stdout),
 		newPluginServeCmd(),
 		newVersionCmd(stdout),
 	)

@@ -291,6 +291,9 @@ func (c *ticketsClient) do(ctx context.Context, method, target string, body []by
 		}
 		return nil, fmt.Errorf("%s %s: HTTP %s", method, target, resp.Status)
 	}
+	if out == nil || len(raw) == 0 { // 204 No Content
+		return raw, nil
+	}
 	if err := json.Unmarshal(raw, out); err != nil {
 		return nil, fmt.Errorf("%s %s: decode answer: %w", method, target, err)
 	}
