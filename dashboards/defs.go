@@ -29,10 +29,30 @@ const (
 	rateWindow   = `[$__rate_interval]`
 )
 
-// openTickets counts each (priority, state) once: agents that share one
-// ticket store all export the same counts, so summing over instances would
-// multiply them.
-const openTickets = `max by (priority, state) (nocagent_tickets_open)`
+// Ticket figures come from the ticket store, so agents that share one store
+// all export the same series: every query first takes the max over agents
+// of each series (by all its own labels), then sums, or summing over
+// instances would multiply the counts.
+const selCustomer = `customer=~"$customer"`
+
+// openTickets is one series per priority, state and customer.
+const openTickets = `max by (priority, state, customer) (nocagent_tickets_open{` + selCustomer + `})`
+
+// slaTickets counts open tickets by SLA clock whose status matches the
+// regex status (breached, at_risk, ok).
+func slaTickets(status string) string {
+	return `max by (clock, status, priority, customer) (nocagent_tickets_sla{` + selCustomer + `,status=~"` + status + `"})`
+}
+
+// kpi is one service KPI of the last 30 days per customer (and contract),
+// extra naming the labels the metric adds (category, rating).
+func kpi(metric, extra string) string {
+	by := "customer, contract"
+	if extra != "" {
+		by += ", " + extra
+	}
+	return `max by (` + by + `) (` + metric + `{` + selCustomer + `})`
+}
 
 func ts(title, desc, unit string, w, h int, qs []query, o ...opt) Panel {
 	return panel("timeseries", title, desc, unit, w, h, qs, o)
@@ -78,7 +98,7 @@ func overview() Dashboard {
 			qs(now(`avg(avg_over_time(`+up+`[$__range]))`, "")), thresholds("red", 0.95, "orange", 0.99, "green"), bounds(0, 1)),
 		stat("Alerts firing", "Alerts firing now, all customers.", unitShort, 4, 4,
 			qs(now(`sum(nocagent_alerts_firing)`, "")), noValue("0"), thresholds("green", 1, "orange")),
-		stat("Open tickets", "Tickets not yet closed, all customers.", unitShort, 4, 4,
+		stat("Open tickets", "Tickets not yet closed of the selected customers.", unitShort, 4, 4,
 			qs(now(`sum(`+openTickets+`)`, "")), noValue("0"), thresholds("green", 1, "orange")),
 
 		bar("Fleet by customer and site", "Devices up and down per customer and site.", unitShort, 8, 8,
@@ -109,13 +129,15 @@ func overview() Dashboard {
 			qs(now(`topk(10, max by (device) (nocagent_memory_usage_percent{`+selFleet+`}))`, "{{device}}")),
 			bounds(0, 100), cpuWarn, deviceLink),
 
-		ts("Open tickets by priority", "Tickets not yet closed, all customers.", unitShort, 12, 8,
+		ts("Open tickets by priority", "Tickets not yet closed of the selected customers, per priority.", unitShort, 8, 8,
 			qs(series(`sum by (priority) (`+openTickets+`)`, "{{priority}}")), stacked, minZero),
-		ts("Alerts firing by severity", "Alerts firing, all customers.", unitShort, 12, 8,
+		slaNow("SLA at risk and breached", "Open tickets of the selected customers whose response or resolution clock "+
+			"has under 20 % of its target left (at risk) or is past it (breached).", 8, 8, "customer", "{{customer}} {{clock}}"),
+		ts("Alerts firing by severity", "Alerts firing, all customers.", unitShort, 8, 8,
 			qs(series(`sum by (severity) (nocagent_alerts_firing)`, "{{severity}}")), stacked, minZero),
 	}
 	return newDashboard(uidOverview, "nocagent / NOC overview",
-		"Fleet health at a glance: devices down, busiest interfaces, CPU and memory, alerts and open tickets.",
+		"Fleet health at a glance: devices down, busiest interfaces, CPU and memory, alerts, open tickets and SLA at risk.",
 		[]Variable{customerVar(), siteVar()}, panels)
 }
 
@@ -296,38 +318,100 @@ func agentHealth() Dashboard {
 		[]Variable{labelVariable("instance", "Agent", "nocagent_polls_total", true)}, panels)
 }
 
+// slaNow is a bar gauge of the open tickets whose SLA clocks are at risk or
+// breached now, grouped by the label by and the clock.
+func slaNow(title, desc string, w, h int, by, legend string) Panel {
+	q := func(status string) string {
+		return `sum by (` + by + `, clock) (` + slaTickets(status) + `)`
+	}
+	colour := func(suffix, c string) Override {
+		return Override{Matcher: Matcher{ID: "byRegexp", Options: ".* " + suffix + "$"},
+			Properties: []Property{{ID: "color", Value: map[string]any{"mode": "fixed", "fixedColor": c}}}}
+	}
+	return bar(title, desc, unitShort, w, h,
+		qs(now(q("at_risk"), legend+" at risk"), now(q("breached"), legend+" breached")),
+		minZero, thresholds("orange"), func(p *Panel) {
+			p.FieldConfig.Overrides = append(p.FieldConfig.Overrides, colour("at risk", "orange"), colour("breached", "red"))
+		})
+}
+
 func tickets() Dashboard {
 	byPrio := `sum by (priority) (` + openTickets + `)`
+	perCustomer := "{{customer}}"
+	compliance := thresholds("red", 0.9, "yellow", 0.95, "green")
+	renameRows := func(names map[string]string) opt {
+		return func(p *Panel) {
+			p.Transformations = append(p.Transformations, Transformation{ID: "organize", Options: map[string]any{
+				"excludeByName": map[string]bool{"Time": true},
+				"renameByName":  names,
+			}})
+		}
+	}
 	panels := []Panel{
-		stat("Open tickets", "Tickets not yet closed.", unitShort, 6, 5,
+		stat("MTTA", "Mean time from opening to the first response (acknowledged, or resolved before anyone acknowledged), "+
+			"tickets opened in the last 30 days. 0 until a ticket has been responded to.", unitSeconds, 4, 4,
+			qs(now(kpi("nocagent_service_mtta_seconds", ""), perCustomer)), thresholds("green", 900, "yellow", 1800, "red")),
+		stat("MTTR", "Mean time from opening to resolution of the tickets opened in the last 30 days and resolved. "+
+			"0 until a ticket has been resolved.", unitSeconds, 4, 4,
+			qs(now(kpi("nocagent_service_mttr_seconds", ""), perCustomer)), thresholds("green", 14400, "yellow", 28800, "red")),
+		stat("Response compliance", "Responses within the SLA target / responses measured (responded or breached), last 30 days.",
+			unitPercentUnit, 4, 4, qs(now(kpi("nocagent_service_response_compliance_ratio", ""), perCustomer)), compliance, bounds(0, 1)),
+		stat("Resolution compliance", "Resolutions within the SLA target / resolutions measured (resolved or breached), last 30 days.",
+			unitPercentUnit, 4, 4, qs(now(kpi("nocagent_service_resolution_compliance_ratio", ""), perCustomer)), compliance, bounds(0, 1)),
+		stat("Repair timeliness", "Tickets repaired within the resolution target / all tickets opened in the last 30 days "+
+			"(open tickets count as not yet repaired).",
+			unitPercentUnit, 4, 4, qs(now(kpi("nocagent_service_repair_timeliness_ratio", ""), perCustomer)), compliance, bounds(0, 1)),
+		stat("Satisfaction", "Surveys answered satisfied or very satisfied / surveys answered, last 30 days.",
+			unitPercentUnit, 4, 4, qs(now(kpi("nocagent_service_satisfaction_ratio", ""), perCustomer)),
+			thresholds("red", 0.8, "yellow", 0.9, "green"), bounds(0, 1)),
+
+		stat("Tickets (30 days)", "Fault tickets opened in the last 30 days (cancelled excluded).", unitShort, 4, 4,
+			qs(now(`sum(`+kpi("nocagent_service_tickets", "")+`)`, "")), thresholds("blue")),
+		stat("Major faults (30 days)", "P1 tickets opened in the last 30 days.", unitShort, 4, 4,
+			qs(now(`sum(`+kpi("nocagent_service_major_faults", "")+`)`, "")), thresholds("green", 1, "red")),
+		stat("Open tickets", "Tickets not yet closed.", unitShort, 4, 4,
 			qs(now(`sum(`+openTickets+`)`, "")), noValue("0"), thresholds("green", 1, "orange")),
-		stat("Open by priority", "Tickets not yet closed, per priority.", unitShort, 12, 5,
-			qs(now(byPrio, "{{priority}}")), noValue("0"), thresholds("green", 1, "orange"), func(p *Panel) {
-				p.FieldConfig.Overrides = append(p.FieldConfig.Overrides, Override{
-					Matcher:    Matcher{ID: "byName", Options: "P1"},
-					Properties: []Property{{ID: "thresholds", Value: Thresholds{Mode: "absolute", Steps: []Step{{Color: "green"}, {Color: "red", Value: f(1)}}}}},
-				})
-			}),
-		stat("Alerts firing", "Alerts firing now.", unitShort, 6, 5,
-			qs(now(`sum(nocagent_alerts_firing)`, "")), noValue("0"), thresholds("green", 1, "orange")),
+		stat("SLA at risk now", "Open tickets whose clock has under 20 % of its target left, per clock.", unitShort, 6, 4,
+			qs(now(`sum by (clock) (`+slaTickets("at_risk")+`)`, "{{clock}}")), noValue("0"), thresholds("green", 1, "orange")),
+		stat("SLA breached now", "Open tickets past their target, per clock.", unitShort, 6, 4,
+			qs(now(`sum by (clock) (`+slaTickets("breached")+`)`, "{{clock}}")), noValue("0"), thresholds("green", 1, "red")),
+
+		bar("Faults by category", "Fault tickets opened in the last 30 days, per category.", unitShort, 12, 8,
+			qs(now(`sum by (category) (`+kpi("nocagent_service_faults", "category")+`)`, "{{category}}")), minZero, thresholds("blue")),
+		bar("Fault duration by category", "Total time from opening to resolution (or to now while open) of the fault "+
+			"tickets opened in the last 30 days, per category.", unitSeconds, 12, 8,
+			qs(now(`sum by (category) (`+kpi("nocagent_service_fault_duration_seconds", "category")+`)`, "{{category}}")),
+			minZero, thresholds("blue")),
+
+		ts("Compliance", "Rolling 30-day response and resolution compliance and repair timeliness, per customer.", unitPercentUnit, 12, 8,
+			qs(series(kpi("nocagent_service_response_compliance_ratio", ""), "{{customer}} response"),
+				series(kpi("nocagent_service_resolution_compliance_ratio", ""), "{{customer}} resolution"),
+				series(kpi("nocagent_service_repair_timeliness_ratio", ""), "{{customer}} repair timeliness")),
+			bounds(0, 1), compliance, drawThresholds),
+		ts("MTTA and MTTR", "Rolling 30-day mean time to acknowledge and to resolve, per customer.", unitSeconds, 12, 8,
+			qs(series(kpi("nocagent_service_mtta_seconds", ""), "{{customer}} MTTA"),
+				series(kpi("nocagent_service_mttr_seconds", ""), "{{customer}} MTTR")), minZero),
 
 		ts("Open tickets by priority", "Tickets not yet closed, per priority.", unitShort, 12, 8,
 			qs(series(byPrio, "{{priority}}")), stacked, minZero),
 		ts("Open tickets by state", "Tickets not yet closed, per state of the service process.", unitShort, 12, 8,
 			qs(series(`sum by (state) (`+openTickets+`)`, "{{state}}")), stacked, minZero),
 
-		table("Open tickets by priority and state", "Tickets not yet closed.", unitShort, 12, 8,
-			qs(rows(openTickets)), func(p *Panel) {
-				p.Transformations = append(p.Transformations, Transformation{ID: "organize", Options: map[string]any{
-					"excludeByName": map[string]bool{"Time": true},
-					"renameByName":  map[string]string{"priority": "Priority", "state": "State", "Value": "Tickets"},
-				}})
-			}),
+		table("SLA at risk and breached", "Open tickets whose response or resolution clock is at risk "+
+			"(under 20 % of the target left) or breached, per customer and priority.", unitShort, 12, 8,
+			qs(rows(`sum by (customer, priority, clock, status) (`+slaTickets("at_risk|breached")+`)`)),
+			renameRows(map[string]string{"customer": "Customer", "priority": "Priority", "clock": "Clock", "status": "Status", "Value": "Tickets"})),
+		table("Open tickets by customer, priority and state", "Tickets not yet closed.", unitShort, 12, 8,
+			qs(rows(openTickets)),
+			renameRows(map[string]string{"customer": "Customer", "priority": "Priority", "state": "State", "Value": "Tickets"})),
+
+		bar("Survey responses", "Customer survey answers of the last 30 days, per rating.", unitShort, 12, 8,
+			qs(now(`sum by (rating) (`+kpi("nocagent_service_survey_responses", "rating")+`)`, "{{rating}}")), minZero, thresholds("blue")),
 		ts("Notification backlog", "Ticket notices waiting for delivery.", unitShort, 12, 8,
 			qs(series(`max(nocagent_notification_backlog)`, "backlog")), minZero, thresholds("green", 10, "yellow", 100, "red"), drawThresholds),
 	}
-	return newDashboard(uidTickets, "nocagent / Tickets",
-		"Open tickets by priority and state, alerts and notice delivery. SLA compliance, MTTA and MTTR panels "+
-			"join this dashboard when the agent exports those figures.",
-		nil, panels)
+	return newDashboard(uidTickets, "nocagent / Tickets & SLA",
+		"Service performance per customer: MTTA, MTTR, SLA compliance and repair timeliness over the last 30 days, "+
+			"faults by category, satisfaction, open tickets and SLA clocks at risk or breached now.",
+		[]Variable{customerVar()}, panels)
 }

@@ -37,8 +37,15 @@ const pollInterval = time.Second
 // injected so that every panel has something to show: a device down, a link
 // down (tickets, alerts, a status change), a CPU and a temperature alarm.
 type demo struct {
-	addr string // agent HTTP address
+	addr   string // agent HTTP address
+	sim    *snmpsim.Simulator
+	tokens map[string]string // tokens.json: role key → bearer token
 }
+
+// responseTarget is the response SLA of ACME's contract in the test: short,
+// so that tickets nobody acknowledges breach it, and one held for the
+// customer in its last fifth stays at risk, while the test runs.
+const responseTarget = 30 * time.Second
 
 func startDemo(t *testing.T) *demo {
 	t.Helper()
@@ -48,8 +55,16 @@ func startDemo(t *testing.T) *demo {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := agent.DemoConfig(devs, "127.0.0.1:0", t.TempDir(), pollInterval)
+	dir := t.TempDir()
+	cfg, err := agent.DemoConfig(devs, "127.0.0.1:0", dir, pollInterval)
 	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ServiceFile = filepath.Join(dir, "service.yaml")
+	target := responseTarget.String()
+	service := fmt.Sprintf("sla:\n  contracts:\n    ACME-2026-001:\n      response: {P1: %s, P2: %s, P3: %s, P4: %s}\n",
+		target, target, target, target)
+	if err := os.WriteFile(cfg.ServiceFile, []byte(service), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -71,8 +86,15 @@ func startDemo(t *testing.T) *demo {
 			t.Error("agent did not stop within 10s")
 		}
 	})
-	d := &demo{}
+	d := &demo{sim: sim}
 	eventually(t, 5*time.Second, "agent listening", func() bool { d.addr = a.Addr(); return d.addr != "" })
+	b, err := os.ReadFile(a.TokensFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &d.tokens); err != nil {
+		t.Fatalf("tokens file %s: %v", a.TokensFile(), err)
+	}
 
 	acc, ok := sim.Device("acme-acc-1")
 	if !ok {
@@ -166,6 +188,9 @@ func TestAgainstAgent(t *testing.T) {
 	dashboards := loadDashboards(t)
 	used := usedNames(t, dashboards)
 	d := startDemo(t)
+	// The service KPIs and SLA series need tickets that people worked.
+	d.workTickets(t)
+	t.Run("worked tickets show in the service KPIs", d.checkWorkedKPIs)
 
 	// Alerts and tickets appear a few polls after the faults; wait until
 	// every name is served, or the deadline, then report what is missing.
