@@ -59,6 +59,7 @@ func newSnapshot(target string, now time.Time) *Snapshot {
 		Memory:     []Memory{},
 		Sensors:    []Sensor{},
 		Neighbors:  []Neighbor{},
+		BGPPeers:   []BGPPeer{},
 		Errors:     []string{},
 	}
 }
@@ -72,6 +73,8 @@ type module struct {
 	skip func(snap *Snapshot, p *Profile) bool
 }
 
+var entityBGPRoots = append(slices.Clip(entityRoots), bgpRoots...)
+
 // modules run in order: sensors need entity names, neighbours need
 // interface names. The vendor profile's columns join the host-resources
 // walk (see collect), so a profile costs no request of its own.
@@ -79,8 +82,12 @@ var modules = []module{
 	{name: "interfaces", roots: interfaceRoots, decode: func(s *Snapshot, p []gosnmp.SnmpPDU) {
 		s.Interfaces = decodeInterfaces(p)
 	}},
-	{name: "entity", roots: entityRoots, decode: func(s *Snapshot, p []gosnmp.SnmpPDU) {
+	// BGP4-MIB rides along with ENTITY-MIB, which every device is asked
+	// for: most devices have no BGP, and their BGP columns end in the
+	// walk's first answer instead of costing a request of their own.
+	{name: "entity+bgp", roots: entityBGPRoots, decode: func(s *Snapshot, p []gosnmp.SnmpPDU) {
 		s.Entities, s.Model, s.Serial, s.Firmware = decodeEntities(p)
+		s.BGPPeers = decodeBGP(p)
 	}},
 	{name: "sensors", roots: sensorRoots, decode: func(s *Snapshot, p []gosnmp.SnmpPDU) {
 		s.Sensors = decodeSensors(p, s.Entities)

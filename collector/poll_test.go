@@ -141,7 +141,7 @@ func TestCollectFailures(t *testing.T) {
 		w := &failingWalker{walker: newBulkWalker(a, false, 25), failRoot: entityRoots[0]}
 		snap := newSnapshot("192.0.2.1:161", t0)
 		collect(context.Background(), w, snap)
-		if !snap.Reachable || len(snap.Errors) != 1 || !strings.HasPrefix(snap.Errors[0], "entity: ") {
+		if !snap.Reachable || len(snap.Errors) != 1 || !strings.HasPrefix(snap.Errors[0], "entity+bgp: ") {
 			t.Fatalf("errors = %q", snap.Errors)
 		}
 		if len(snap.Interfaces) != 5 || len(snap.Neighbors) != 1 || len(snap.Entities) != 0 {

@@ -29,7 +29,10 @@ type Snapshot struct {
 	Memory     []Memory    `json:"memory"`
 	Sensors    []Sensor    `json:"sensors"`
 	Neighbors  []Neighbor  `json:"neighbors"`
-	Errors     []string    `json:"errors"`
+	// BGPPeers is BGP4-MIB's bgpPeerTable; empty on a device that does
+	// not offer it (including those that only offer a vendor BGP MIB).
+	BGPPeers []BGPPeer `json:"bgp_peers"`
+	Errors   []string  `json:"errors"`
 
 	// PollDuration is the wall time the poll took.
 	PollDuration time.Duration `json:"poll_duration_ns"`
@@ -134,6 +137,25 @@ type Neighbor struct {
 	RemotePort      string `json:"remote_port"`
 	RemoteChassisID string `json:"remote_chassis_id"`
 	RemoteAddress   string `json:"remote_address"`
+}
+
+// BGPPeer is one BGP4-MIB bgpPeerTable row.
+type BGPPeer struct {
+	RemoteAddr string `json:"remote_addr"` // the table's index: the peer's IPv4 address
+	RemoteAS   uint32 `json:"remote_as"`
+	// LocalAS is the router's bgpLocalAs, the same for every peer; 0 when
+	// the device does not report it.
+	LocalAS uint32 `json:"local_as"`
+	// State is the session's FSM state: idle, connect, active, opensent,
+	// openconfirm, established, or unknown.
+	State string `json:"state"`
+	// AdminStatus is start (the peer is configured to come up), stop, or
+	// unknown.
+	AdminStatus string `json:"admin_status"`
+	// EstablishedSeconds is bgpPeerFsmEstablishedTime: how long the session
+	// has been established, or, once down, how long ago it left
+	// established.
+	EstablishedSeconds uint64 `json:"established_seconds"`
 }
 
 // Replacement says a device answers with another chassis serial than it did

@@ -12,7 +12,7 @@
 //	  - name: performance
 //	    rules:
 //	      - name: cpu_high            # lower case, unique across all loaded files
-//	        scope: cpu                # device | interface | cpu | memory | sensor
+//	        scope: cpu                # device | interface | cpu | memory | sensor | bgp
 //	        condition: "cpu.percent > threshold"
 //	        clear: "cpu.percent < threshold - 10"   # optional; default: condition false
 //	        value: "cpu.percent"      # optional; see below
@@ -69,7 +69,8 @@
 // detected.
 //
 // A rule is evaluated once per device for scope device and once per
-// instance (interface, CPU, memory pool, sensor) for the other scopes.
+// instance (interface, CPU, memory pool, sensor, BGP peer) for the other
+// scopes.
 //
 // # Names in expressions
 //
@@ -99,6 +100,17 @@
 // used_bytes total_bytes percent. Scope sensor adds sensor: class name value
 // unit status.
 //
+// Scope bgp adds bgp, one peer of BGP4-MIB's bgpPeerTable: remote_addr
+// remote_as local_as state (idle connect active opensent openconfirm
+// established, or unknown) admin_status (start stop unknown)
+// established_seconds (time in, or since leaving, established). The
+// instance is the peer's address. Only BGP4-MIB is read: devices that keep
+// their peers in a vendor MIB (Cisco cbgpPeer2Table, Juniper, Arista, Nokia)
+// have no or partial bgp instances, and their peers are watched through the
+// bgp_peer_down / bgp_peer_up trap events. The default pack has both:
+// bgp_peer_down (scope bgp: admin start and not established for 2m, major)
+// and bgp_peer_down_trap (scope event, until the peer's bgp_peer_up).
+//
 // # Value and summary
 //
 // An alert's Value is the rule's value expression when it has one, else
@@ -106,5 +118,6 @@
 // the condition holds and 0 after. The summary is a text/template over
 // Device, Instance, Value, Threshold and Labels (interface: ifIndex ifName
 // ifDescr ifAlias ifType; cpu: cpu; memory: memory; sensor: sensor class
-// unit); a missing label renders empty.
+// unit; bgp: peer remote_as state admin_status, as at firing); a missing
+// label renders empty.
 package rules

@@ -58,9 +58,10 @@ type Options struct {
 //
 // Missing data follows the rule's policy (hold by default):
 //   - an unreachable device's instance rules (interface, cpu, memory,
-//     sensor) have no data; its device rules are evaluated;
+//     sensor, bgp) have no data; its device rules are evaluated;
 //   - an empty instance list (no interfaces at all, say) reads as a failed
-//     walk, not as every instance having gone: no data;
+//     walk, not as every instance having gone: no data (so the last BGP
+//     peer deconfigured leaves its alert to hold, not to resolve);
 //   - an interface rule that reads a rate has no data on an interface
 //     without rates (first poll, counter discontinuity);
 //   - an expression that fails at run time holds whatever the policy, and
@@ -92,8 +93,8 @@ type Engine struct {
 // instanceKeys holds the state keys (rule left 0) of one snapshot's
 // instances, computed once per Evaluate rather than once per rule.
 type instanceKeys struct {
-	iface, cpu, memory, sensor []stateKey
-	seen                       map[[2]string]struct{} // class, name
+	iface, cpu, memory, sensor, bgp []stateKey
+	seen                            map[[2]string]struct{} // class, name
 }
 
 // instanceKeys fills e.keys for snap. An instance whose name is empty or
@@ -128,6 +129,7 @@ func (e *Engine) instanceKeys(snap *collector.Snapshot) {
 	k.sensor = fill(k.sensor, len(snap.Sensors), ScopeSensor, func(i int) (string, string, int) {
 		return snap.Sensors[i].Class, snap.Sensors[i].Name, i
 	})
+	k.bgp = fill(k.bgp, len(snap.BGPPeers), ScopeBGP, func(i int) (string, string, int) { return "", snap.BGPPeers[i].RemoteAddr, i })
 }
 
 type deviceState struct {
@@ -355,6 +357,14 @@ func (e *Engine) Evaluate(now time.Time, snap *collector.Snapshot, t Target) []A
 				key.rule = ri
 				ev.one(r, p, key, &e.env.sensor, instance{scope: ScopeSensor, i: i, snap: snap})
 			}
+		case ScopeBGP:
+			e.env.bgp.Threshold = p.threshold
+			for i := range snap.BGPPeers {
+				e.env.bgp.BGP.set(&snap.BGPPeers[i])
+				key := e.keys.bgp[i]
+				key.rule = ri
+				ev.one(r, p, key, &e.env.bgp, instance{scope: ScopeBGP, i: i, snap: snap})
+			}
 		}
 	}
 	if snap.Reachable {
@@ -377,6 +387,8 @@ func hasInstances(snap *collector.Snapshot, scope string) bool {
 		return len(snap.Memory) > 0
 	case ScopeSensor:
 		return len(snap.Sensors) > 0
+	case ScopeBGP:
+		return len(snap.BGPPeers) > 0
 	}
 	return false
 }
@@ -876,6 +888,14 @@ func instanceLabels(inst instance) map[string]string {
 		set("sensor", s.Sensors[inst.i].Name)
 		set("class", s.Sensors[inst.i].Class)
 		set("unit", s.Sensors[inst.i].Unit)
+	case ScopeBGP:
+		b := s.BGPPeers[inst.i]
+		set("peer", b.RemoteAddr)
+		if b.RemoteAS != 0 {
+			set("remote_as", strconv.FormatUint(uint64(b.RemoteAS), 10))
+		}
+		set("state", b.State)
+		set("admin_status", b.AdminStatus)
 	}
 	if len(l) == 0 {
 		return nil

@@ -90,6 +90,15 @@ type sensorVars struct {
 	Status string  `expr:"status"`
 }
 
+type bgpVars struct {
+	RemoteAddr         string `expr:"remote_addr"`
+	RemoteAS           uint32 `expr:"remote_as"`
+	LocalAS            uint32 `expr:"local_as"`
+	State              string `expr:"state"`
+	AdminStatus        string `expr:"admin_status"`
+	EstablishedSeconds uint64 `expr:"established_seconds"`
+}
+
 type eventVars struct {
 	Kind     string            `expr:"kind"`
 	Instance string            `expr:"instance"`
@@ -131,6 +140,12 @@ type sensorEnv struct {
 	Threshold float64    `expr:"threshold"`
 }
 
+type bgpEnv struct {
+	Device    deviceVars `expr:"device"`
+	BGP       bgpVars    `expr:"bgp"`
+	Threshold float64    `expr:"threshold"`
+}
+
 // envs is one reusable environment per scope. The engine fills it in place
 // and passes pointers to expr, so evaluating an instance copies a few words
 // instead of allocating a fresh environment.
@@ -140,6 +155,7 @@ type envs struct {
 	cpu    cpuEnv
 	memory memoryEnv
 	sensor sensorEnv
+	bgp    bgpEnv
 	event  eventEnv
 }
 
@@ -160,6 +176,8 @@ func compileEnv(scope string) any {
 		return memoryEnv{}
 	case ScopeSensor:
 		return sensorEnv{}
+	case ScopeBGP:
+		return bgpEnv{}
 	case ScopeEvent:
 		return eventEnv{}
 	}
@@ -190,7 +208,19 @@ func (e *envs) setDevice(name string, s *collector.Snapshot, t Target) {
 	e.cpu.Device = d
 	e.memory.Device = d
 	e.sensor.Device = d
+	e.bgp.Device = d
 	e.event.Device = d
+}
+
+func (v *bgpVars) set(p *collector.BGPPeer) {
+	*v = bgpVars{
+		RemoteAddr:         p.RemoteAddr,
+		RemoteAS:           p.RemoteAS,
+		LocalAS:            p.LocalAS,
+		State:              p.State,
+		AdminStatus:        p.AdminStatus,
+		EstablishedSeconds: p.EstablishedSeconds,
+	}
 }
 
 func (v *ifaceVars) set(i *collector.Interface) {

@@ -15,9 +15,10 @@ const (
 	EventSerialChanged = "serial_changed"  // chassis serial differs from the last poll (detected by Evaluate)
 	EventLinkDown      = "link_down"       // linkDown trap; Instance is the interface
 	EventLinkUp        = "link_up"         // linkUp trap
-	// BGP peers are not in the Snapshot yet: until they are, the BGP4-MIB
-	// bgpBackwardTransition/bgpEstablished traps arrive as these events,
-	// with Instance the peer address.
+	// BGP4-MIB bgpBackwardTransition/bgpEstablished traps, Instance the
+	// peer address. The poll reads the peers too (scope bgp); the trap
+	// is earlier, and the only signal from devices whose peers are in a
+	// vendor MIB.
 	EventBGPPeerDown = "bgp_peer_down"
 	EventBGPPeerUp   = "bgp_peer_up"
 )

@@ -390,9 +390,9 @@ func TestEvents(t *testing.T) {
 	sameTransitions(t, "other port", e.Event(at(41), ev(EventLinkDown, "Gi1/0/2"), target), []tr{{"link_down_trap", "Gi1/0/2", StateFiring, 1}})
 	sameTransitions(t, "link up", e.Event(at(42), ev(EventLinkUp, "Gi1/0/1"), target), []tr{{"link_down_trap", "Gi1/0/1", StateResolved, 0}})
 	sameTransitions(t, "hold", e.Evaluate(at(51), snap(1800+19*60, "B"), target), []tr{{"link_down_trap", "Gi1/0/2", StateResolved, 0}})
-	sameTransitions(t, "bgp down", e.Event(at(52), ev(EventBGPPeerDown, "192.0.2.9"), target), []tr{{"bgp_peer_down", "192.0.2.9", StateFiring, 1}})
+	sameTransitions(t, "bgp down", e.Event(at(52), ev(EventBGPPeerDown, "192.0.2.9"), target), []tr{{"bgp_peer_down_trap", "192.0.2.9", StateFiring, 1}})
 	sameTransitions(t, "bgp has no hold", e.Evaluate(at(200), snap(1800+170*60, "B"), target), nil)
-	sameTransitions(t, "bgp up", e.Event(at(201), ev(EventBGPPeerUp, "192.0.2.9"), target), []tr{{"bgp_peer_down", "192.0.2.9", StateResolved, 0}})
+	sameTransitions(t, "bgp up", e.Event(at(201), ev(EventBGPPeerUp, "192.0.2.9"), target), []tr{{"bgp_peer_down_trap", "192.0.2.9", StateResolved, 0}})
 }
 
 func TestUplinkDetection(t *testing.T) {

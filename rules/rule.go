@@ -15,6 +15,9 @@ const (
 	ScopeCPU       = "cpu"
 	ScopeMemory    = "memory"
 	ScopeSensor    = "sensor"
+	// ScopeBGP rules look at one BGP4-MIB peer; its instance is the peer's
+	// address.
+	ScopeBGP = "bgp"
 	// ScopeEvent rules look at one Event (trap, reboot, serial change), not
 	// at a snapshot: see Engine.Event.
 	ScopeEvent = "event"
@@ -48,7 +51,7 @@ const (
 )
 
 var (
-	scopes     = []string{ScopeDevice, ScopeInterface, ScopeCPU, ScopeMemory, ScopeSensor, ScopeEvent}
+	scopes     = []string{ScopeDevice, ScopeInterface, ScopeCPU, ScopeMemory, ScopeSensor, ScopeBGP, ScopeEvent}
 	severities = []string{SeverityCritical, SeverityMajor, SeverityMinor, SeverityWarning}
 	categories = []string{CategoryAvailability, CategoryLink, CategoryPerformance, CategoryHardware, CategoryConfiguration, CategorySecurity}
 )

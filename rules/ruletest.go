@@ -57,8 +57,11 @@ import (
 // in_bps out_bps in_errors_per_sec out_errors_per_sec in_discards_per_sec
 // out_discards_per_sec util_percent (any rate present gives the interface
 // rates); cpu[NAME].percent; memory[NAME].percent used_bytes total_bytes;
-// sensor[CLASS/NAME].value status unit; neighbor[LOCAL_PORT].remote_name.
-// Interfaces default to admin and oper up; a device defaults to reachable.
+// sensor[CLASS/NAME].value status unit; bgp[PEER_ADDRESS].state
+// admin_status remote_as local_as established_seconds;
+// neighbor[LOCAL_PORT].remote_name.
+// Interfaces default to admin and oper up, BGP peers to established and
+// admin start; a device defaults to reachable.
 // A neighbour naming another device of the test is a network device, for
 // iface.uplink.
 //
@@ -359,11 +362,12 @@ func parseField(key string, vals Series) (field, error) {
 		"cpu":      {"percent"},
 		"memory":   {"percent", "used_bytes", "total_bytes"},
 		"sensor":   {"value", "status", "unit"},
+		"bgp":      {"state", "admin_status", "remote_as", "local_as", "established_seconds"},
 		"neighbor": {"remote_name"},
 	}
 	names, ok := known[f.scope]
 	if !ok {
-		return f, fmt.Errorf("series %q: unknown scope %q (want iface, cpu, memory, sensor, neighbor or a device field)", key, f.scope)
+		return f, fmt.Errorf("series %q: unknown scope %q (want iface, cpu, memory, sensor, bgp, neighbor or a device field)", key, f.scope)
 	}
 	if !slices.Contains(names, f.name) {
 		return f, fmt.Errorf("series %q: unknown field %q (have %s)", key, f.name, strings.Join(names, ", "))
@@ -443,7 +447,8 @@ func buildSnapshot(dev string, fields []field, step int) (*collector.Snapshot, e
 	cpus := map[string]*collector.CPU{}
 	mems := map[string]*collector.Memory{}
 	sensors := map[string]*collector.Sensor{}
-	var ifOrder, cpuOrder, memOrder, sensorOrder []string
+	peers := map[string]*collector.BGPPeer{}
+	var ifOrder, cpuOrder, memOrder, sensorOrder, peerOrder []string
 	num := func(f field, v string) (float64, error) {
 		x, err := strconv.ParseFloat(v, 64)
 		if err != nil || math.IsNaN(x) {
@@ -527,6 +532,14 @@ func buildSnapshot(dev string, fields []field, step int) (*collector.Snapshot, e
 			case "unit":
 				sn.Unit = v
 			}
+		case "bgp":
+			b := peers[f.inst]
+			if b == nil {
+				b = &collector.BGPPeer{RemoteAddr: f.inst, State: "established", AdminStatus: "start"}
+				peers[f.inst] = b
+				peerOrder = append(peerOrder, f.inst)
+			}
+			err = setBGP(b, f, v)
 		case "neighbor":
 			s.Neighbors = append(s.Neighbors, collector.Neighbor{Protocol: "lldp", LocalPort: f.inst, RemoteName: v})
 		}
@@ -552,7 +565,39 @@ func buildSnapshot(dev string, fields []field, step int) (*collector.Snapshot, e
 	for _, n := range sensorOrder {
 		s.Sensors = append(s.Sensors, *sensors[n])
 	}
+	for _, n := range peerOrder {
+		s.BGPPeers = append(s.BGPPeers, *peers[n])
+	}
 	return s, nil
+}
+
+func setBGP(b *collector.BGPPeer, f field, v string) error {
+	switch f.name {
+	case "state":
+		b.State = v
+		return nil
+	case "admin_status":
+		b.AdminStatus = v
+		return nil
+	}
+	x, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%s: %q is not a non-negative integer", f.name, v)
+	}
+	switch f.name {
+	case "remote_as", "local_as":
+		if x > math.MaxUint32 {
+			return fmt.Errorf("%s: %q is not an AS number", f.name, v)
+		}
+		if f.name == "remote_as" {
+			b.RemoteAS = uint32(x)
+		} else {
+			b.LocalAS = uint32(x)
+		}
+	case "established_seconds":
+		b.EstablishedSeconds = x
+	}
+	return nil
 }
 
 func setIface(i *collector.Interface, f field, v string) error {
