@@ -60,6 +60,7 @@ type harness struct {
 	dir  string
 	// of the running agent
 	addr   string
+	agent  *Agent
 	token  string            // admin bearer token
 	tokens map[string]string // every role's token
 	cancel context.CancelFunc
@@ -95,6 +96,7 @@ func (h *harness) start() {
 		cancel()
 		h.t.Fatal(err)
 	}
+	h.agent = a
 	h.cancel, h.done = cancel, make(chan error, 1)
 	go func() { h.done <- a.Run(ctx) }()
 	h.addr = ""

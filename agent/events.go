@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"strconv"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -60,31 +61,61 @@ func (a *Agent) onTrap(e collector.TrapEvent) {
 		return
 	}
 	a.sched.PollNow(dev.Name)
-	kind := ""
-	switch e.Kind {
-	case collector.TrapLinkDown:
-		kind = rules.EventLinkDown
-	case collector.TrapLinkUp:
-		kind = rules.EventLinkUp
-	default:
-		return // reboots and replacements are seen by the poll the trap triggers
-	}
 	a.mu.RLock()
 	graph, last := a.graph, a.good[dev.Name]
 	a.mu.RUnlock()
-	instance := "ifIndex " + strconv.Itoa(e.IfIndex)
-	if last != nil {
-		for _, it := range last.Interfaces {
-			if it.Index == e.IfIndex && it.Name != "" {
-				instance = it.Name
+	kind, instance := "", ""
+	switch {
+	case e.Kind == collector.TrapLinkDown || e.Kind == collector.TrapLinkUp:
+		kind = rules.EventLinkDown
+		if e.Kind == collector.TrapLinkUp {
+			kind = rules.EventLinkUp
+		}
+		instance = "ifIndex " + strconv.Itoa(e.IfIndex)
+		if last != nil {
+			for _, it := range last.Interfaces {
+				if it.Index == e.IfIndex && it.Name != "" {
+					instance = it.Name
+				}
 			}
 		}
+	case bgpDownTraps[strings.TrimPrefix(e.TrapOID, ".")]:
+		kind, instance = rules.EventBGPPeerDown, bgpPeer(e.Varbinds)
+	case bgpUpTraps[strings.TrimPrefix(e.TrapOID, ".")]:
+		kind, instance = rules.EventBGPPeerUp, bgpPeer(e.Varbinds)
+	default:
+		return // reboots and replacements are seen by the poll the trap triggers
 	}
 	alerts := a.engine.Event(a.now(), rules.Event{Device: dev.Name, Kind: kind, Instance: instance, At: e.Time,
 		Attrs: map[string]string{"source": e.Source, "trap_oid": e.TrapOID}}, a.ruleTarget(dev, graph))
 	for _, al := range alerts {
 		a.ingest(al, dev)
 	}
+}
+
+// BGP4-MIB notifications: RFC 4273 (bgp.0.N), RFC 1657 (bgpTraps = bgp.7,
+// bgp.7.N) and an RFC 1657 SNMPv1 trap translated per RFC 3584 (bgp.7.0.N).
+var (
+	bgpUpTraps   = map[string]bool{"1.3.6.1.2.1.15.0.1": true, "1.3.6.1.2.1.15.7.1": true, "1.3.6.1.2.1.15.7.0.1": true}
+	bgpDownTraps = map[string]bool{"1.3.6.1.2.1.15.0.2": true, "1.3.6.1.2.1.15.7.2": true, "1.3.6.1.2.1.15.7.0.2": true}
+)
+
+const oidBGPPeerEntry = "1.3.6.1.2.1.15.3.1."
+
+// bgpPeer finds the peer address in a BGP notification: its varbinds are
+// bgpPeerTable columns indexed by the remote address.
+func bgpPeer(varbinds []string) string {
+	for _, vb := range varbinds {
+		oid, _, _ := strings.Cut(vb, "=")
+		rest, ok := strings.CutPrefix(strings.TrimPrefix(oid, "."), oidBGPPeerEntry)
+		if !ok {
+			continue
+		}
+		if _, addr, ok := strings.Cut(rest, "."); ok && strings.Count(addr, ".") == 3 {
+			return addr
+		}
+	}
+	return "unknown peer"
 }
 
 // trapMetrics exports the trap receiver's counters.

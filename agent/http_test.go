@@ -3,12 +3,17 @@ package agent
 import (
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gosnmp/gosnmp"
+
+	"github.com/nocagent/nocagent/collector"
 	"github.com/nocagent/nocagent/collector/snmpsim"
+	"github.com/nocagent/nocagent/ticketing"
 )
 
 func TestAPIErrorsAreJSON(t *testing.T) {
@@ -152,4 +157,67 @@ func TestMaintenanceAPI(t *testing.T) {
 	if code, _ := do("DELETE", "/api/v1/maintenance/chg-1", "", h.token); code != http.StatusNotFound {
 		t.Errorf("second delete: %d", code)
 	}
+}
+
+// A BGP backward-transition trap opens a link ticket naming the peer, and
+// the established trap clears it.
+func TestBGPTraps(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	h.eventually(10*time.Second, "globex-edge-1 polled", func() bool {
+		var d deviceView
+		h.get("/api/v1/devices/globex-edge-1", &d)
+		return d.Reachable
+	})
+	peer := []string{".1.3.6.1.2.1.15.3.1.14.192.0.2.9=0x", ".1.3.6.1.2.1.15.3.1.2.192.0.2.9=1"}
+	h.agent.onTrap(collector.TrapEvent{Time: time.Now(), Source: "127.0.0.1", Device: "globex-edge-1", Kind: collector.TrapVendor,
+		TrapOID: ".1.3.6.1.2.1.15.0.2", Varbinds: peer})
+	var tk ticketing.Ticket
+	h.eventually(5*time.Second, "BGP ticket", func() bool {
+		got := h.tickets("device=globex-edge-1")
+		if len(got) != 1 {
+			return false
+		}
+		tk = got[0]
+		return true
+	})
+	if tk.Category != "link" || len(tk.Evidence) == 0 || tk.Evidence[0].Instance != "192.0.2.9" || tk.Evidence[0].Rule != "bgp_peer_down_trap" {
+		t.Errorf("BGP ticket = %+v", tk)
+	}
+	h.agent.onTrap(collector.TrapEvent{Time: time.Now(), Source: "127.0.0.1", Device: "globex-edge-1", Kind: collector.TrapVendor,
+		TrapOID: ".1.3.6.1.2.1.15.7.0.1", Varbinds: peer})
+	h.eventually(5*time.Second, "BGP ticket resolved", func() bool {
+		var got ticketing.Ticket
+		h.get("/api/v1/tickets/"+tk.ID, &got)
+		return got.State == ticketing.StateResolved
+	})
+}
+
+// The agent's trap port accepts a real SNMPv2c trap over UDP and counts it.
+func TestTrapReceiverWired(t *testing.T) {
+	h := newHarness(t)
+	h.cfg.Agent.TrapListen = "127.0.0.1:0"
+	h.start()
+	addr := h.agent.traps.Addr().(*net.UDPAddr)
+	g := &gosnmp.GoSNMP{Target: "127.0.0.1", Port: uint16(addr.Port), Community: "public", Version: gosnmp.Version2c, Timeout: time.Second}
+	if err := g.Connect(); err != nil {
+		t.Fatal(err)
+	}
+	defer g.Conn.Close()
+	_, err := g.SendTrap(gosnmp.SnmpTrap{Variables: []gosnmp.SnmpPDU{
+		{Name: ".1.3.6.1.6.3.1.1.4.1.0", Type: gosnmp.ObjectIdentifier, Value: ".1.3.6.1.6.3.1.1.5.3"},
+		{Name: ".1.3.6.1.2.1.2.2.1.1.1", Type: gosnmp.Integer, Value: 1},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.eventually(5*time.Second, "trap counted in /metrics", func() bool {
+		resp, err := http.Get("http://" + h.addr + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(b), `nocagent_traps_received_total{kind="linkDown"} 1`)
+	})
 }
