@@ -339,8 +339,8 @@ func (a *Agent) ingest(al rules.Alert, dev inventory.Device) {
 	sig := ticketing.Signal{
 		Fingerprint: al.Fingerprint, Rule: al.Rule, Instance: al.Instance,
 		Firing: al.State == rules.StateFiring, Severity: al.Severity, Category: al.Category,
-		Priority: al.Priority, Value: al.Value, Threshold: al.Threshold, Summary: al.Summary, At: al.At,
-		Device: dc,
+		Priority: al.Priority, Value: al.Value, Threshold: al.Threshold, Summary: al.Summary,
+		Description: al.Description, At: al.At, Device: dc,
 	}
 	a.ingestSignal(sig, al)
 	a.flapping(sig, al)

@@ -68,7 +68,7 @@ func (a *Agent) applyIncidents(changes []rules.IncidentChange) {
 		}
 		if n := len(in.Alerts); n > 0 {
 			last := in.Alerts[n-1]
-			sig.Summary, sig.Severity, sig.Value = last.Summary, last.Severity, last.Value
+			sig.Summary, sig.Description, sig.Severity, sig.Value = last.Summary, last.Description, last.Severity, last.Value
 		}
 		switch ch.Kind {
 		case rules.ChangeOpened, rules.ChangeUpdated:

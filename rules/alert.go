@@ -25,8 +25,9 @@ type Alert struct {
 	Value       float64           `json:"value"`              // the observed value that decided the transition
 	Threshold   float64           `json:"threshold"`
 	Summary     string            `json:"summary"`
-	StartsAt    time.Time         `json:"starts_at"` // when the condition first held (pending began)
-	At          time.Time         `json:"at"`        // when this transition happened
+	Description string            `json:"description,omitempty"` // the rule's longer explanation
+	StartsAt    time.Time         `json:"starts_at"`             // when the condition first held (pending began)
+	At          time.Time         `json:"at"`                    // when this transition happened
 	Labels      map[string]string `json:"labels,omitempty"`
 	// Flapping: the state changed too often; this one firing alert stands
 	// for all the changes until it is stable again (see Engine).

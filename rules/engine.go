@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"text/template"
 	"time"
 
 	"github.com/expr-lang/expr/vm"
@@ -741,16 +742,27 @@ func (ev *evaluation) fill(r *Rule, p *params, key stateKey, st *state, env any,
 	a.Value = ev.value(r, env, inst, key, true)
 	a.Labels = instanceLabels(inst)
 	a.Summary = ev.summary(r, a)
+	a.Description = ev.render(r, r.description, a)
 }
 
 func (ev *evaluation) summary(r *Rule, a *Alert) string {
+	if s := ev.render(r, r.summary, a); s != "" {
+		return s
+	}
+	return r.Name + " on " + a.Device + " " + a.Instance
+}
+
+func (ev *evaluation) render(r *Rule, t *template.Template, a *Alert) string {
+	if t == nil {
+		return ""
+	}
 	var b strings.Builder
-	err := r.summary.Execute(&b, summaryData{
+	err := t.Execute(&b, summaryData{
 		Device: a.Device, Instance: a.Instance, Value: a.Value, Threshold: a.Threshold, Labels: a.Labels,
 	})
 	if err != nil {
-		ev.e.log.Warn("rule summary failed", "rule", r.Name, "device", a.Device, "instance", a.Instance, "err", err)
-		return r.Name + " on " + a.Device + " " + a.Instance
+		ev.e.log.Warn("rule template failed", "rule", r.Name, "device", a.Device, "instance", a.Instance, "err", err)
+		return ""
 	}
 	return b.String()
 }

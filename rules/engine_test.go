@@ -138,8 +138,9 @@ func TestFiringAlertFields(t *testing.T) {
 		Rule:        "uplink_down", Device: "sw1", Instance: "Gi1/0/2", State: StateFiring,
 		Severity: SeverityMajor, Category: CategoryLink, Priority: P1, // major on core = P2, gold raises
 		Value: 1, Threshold: 0,
-		Summary:  "sw1 uplink Gi1/0/2 (uplink to core1) is down while admin up",
-		StartsAt: t0, At: t0,
+		Summary:     "sw1 uplink Gi1/0/2 (uplink to core1) is down while admin up",
+		Description: "The port is enabled but has no link. Check the cable and optics at both ends and the far-end port; devices behind this uplink may have lost their path.",
+		StartsAt:    t0, At: t0,
 		Labels: map[string]string{"ifIndex": "7", "ifName": "Gi1/0/2", "ifDescr": "Gi1/0/2", "ifAlias": "uplink to core1", "ifType": "ethernetCsmacd"},
 	}
 	if fmt.Sprintf("%+v", a) != fmt.Sprintf("%+v", want) {

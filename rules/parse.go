@@ -273,7 +273,7 @@ func (p *parser) group(n *yaml.Node, i int) (Group, bool) {
 }
 
 var ruleFields = []string{"name", "scope", "condition", "clear", "value", "for", "keep_firing_for", "hold", "missing_data",
-	"flapping", "severity", "category", "threshold", "summary", "overrides"}
+	"flapping", "severity", "category", "threshold", "summary", "description", "overrides"}
 
 var (
 	nameRE     = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
@@ -315,15 +315,16 @@ func (p *parser) rule(n *yaml.Node, group string, j int) (*Rule, bool) {
 		return nil, false
 	}
 	r := &Rule{
-		Name:      p.str(m, "name", what),
-		Scope:     p.str(m, "scope", what),
-		Condition: p.str(m, "condition", what),
-		Clear:     p.str(m, "clear", what),
-		Value:     p.str(m, "value", what),
-		Severity:  p.str(m, "severity", what),
-		Category:  p.str(m, "category", what),
-		Summary:   p.str(m, "summary", what),
-		Source:    p.source(n),
+		Name:        p.str(m, "name", what),
+		Scope:       p.str(m, "scope", what),
+		Condition:   p.str(m, "condition", what),
+		Clear:       p.str(m, "clear", what),
+		Value:       p.str(m, "value", what),
+		Severity:    p.str(m, "severity", what),
+		Category:    p.str(m, "category", what),
+		Summary:     p.str(m, "summary", what),
+		Description: p.str(m, "description", what),
+		Source:      p.source(n),
 	}
 	line := func(key string) *yaml.Node {
 		if v, ok := m[key]; ok {
@@ -402,7 +403,10 @@ func (p *parser) rule(n *yaml.Node, group string, j int) (*Rule, bool) {
 			}
 		}
 	}
-	r.summary = p.template(line("summary"), what, r)
+	r.summary = p.template(line("summary"), what, r.Name, "summary", cmp.Or(r.Summary, defaultSummary(r.Name)))
+	if r.Description != "" {
+		r.description = p.template(line("description"), what, r.Name, "description", r.Description)
+	}
 	return r, len(p.errs) == before
 }
 
@@ -455,22 +459,18 @@ func defaultSummary(rule string) string {
 	return rule + " on {{.Device}}{{with .Instance}} {{.}}{{end}}"
 }
 
-func (p *parser) template(n *yaml.Node, what string, r *Rule) *template.Template {
-	src := r.Summary
-	if src == "" {
-		src = defaultSummary(r.Name)
-	}
+func (p *parser) template(n *yaml.Node, what, name, field, src string) *template.Template {
 	// missingkey=zero: a label a device does not report renders empty
 	// rather than as "<no value>".
-	t, err := template.New(r.Name).Option("missingkey=zero").Parse(src)
+	t, err := template.New(name).Option("missingkey=zero").Parse(src)
 	if err != nil {
-		p.errorf(n, err, "%s: summary: %v", what, err)
+		p.errorf(n, err, "%s: %s: %v", what, field, err)
 		return nil
 	}
 	// text/template only finds misspelt fields when it runs; run it once now
 	// so that {{.Devcie}} is a load error, not an empty ticket title.
 	if err := t.Execute(io.Discard, summaryData{Labels: map[string]string{}}); err != nil {
-		p.errorf(n, err, "%s: summary: %s", what, readable.Replace(err.Error()))
+		p.errorf(n, err, "%s: %s: %s", what, field, readable.Replace(err.Error()))
 		return nil
 	}
 	return t

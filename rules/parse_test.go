@@ -3,6 +3,7 @@ package rules
 import (
 	"errors"
 	"flag"
+	"github.com/nocagent/nocagent/collector"
 	"os"
 	"path/filepath"
 	"strings"
@@ -230,5 +231,40 @@ func TestWithMaxForLeavesOriginal(t *testing.T) {
 		if orig.Name == "cpu_high" && orig.For != 2*time.Minute {
 			t.Errorf("default pack changed: cpu_high For = %s", orig.For)
 		}
+	}
+}
+
+func TestDescriptionTemplate(t *testing.T) {
+	rs, err := Parse("d.yaml", []byte(`groups:
+  - name: g
+    rules:
+      - name: cpu_high
+        scope: cpu
+        condition: "cpu.percent > threshold"
+        threshold: 90
+        severity: major
+        category: performance
+        description: "{{.Device}} {{.Instance}} above {{.Threshold}}"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := NewEngine(rs, Options{})
+	got := e.Evaluate(time.Unix(0, 0), &collector.Snapshot{Device: "r1", Reachable: true, CPU: []collector.CPU{{Name: "cpu0", Percent: 95}}}, Target{Name: "r1"})
+	if len(got) != 1 || got[0].Description != "r1 cpu0 above 90" {
+		t.Fatalf("alerts = %+v", got)
+	}
+	_, err = Parse("bad.yaml", []byte(`groups:
+  - name: g
+    rules:
+      - name: x
+        scope: device
+        condition: "true"
+        severity: major
+        category: availability
+        description: "{{.Devcie}}"
+`))
+	if err == nil || !strings.Contains(err.Error(), "bad.yaml:9") || !strings.Contains(err.Error(), "description") {
+		t.Errorf("misspelt field in description: %v", err)
 	}
 }

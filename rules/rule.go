@@ -96,14 +96,18 @@ type Rule struct {
 	Category  string
 	Threshold float64
 	Summary   string
-	Overrides []Override
+	// Description is a longer template for the ticket: what the fault
+	// means and what to check first.
+	Description string
+	Overrides   []Override
 	// Source is "file:line" of the rule in its rule file.
 	Source string
 
-	cond    *vm.Program
-	clear   *vm.Program
-	value   *vm.Program
-	summary *template.Template
+	cond        *vm.Program
+	clear       *vm.Program
+	value       *vm.Program
+	summary     *template.Template
+	description *template.Template // nil when the rule has none
 	// needsRates marks interface rules that read a per-second rate: on an
 	// interface whose Rates is nil (first poll, counter discontinuity) such a
 	// rule has no data, so its missing-data policy applies.

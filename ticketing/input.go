@@ -18,6 +18,9 @@ type Signal struct {
 	Value       float64
 	Threshold   float64
 	Summary     string
+	// Description is the rule's longer explanation, recorded on the
+	// opening event.
+	Description string
 	At          time.Time
 	Device      DeviceContext
 	// Impacted are devices cut off behind Device (topology correlation):

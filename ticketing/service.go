@@ -319,7 +319,7 @@ func (s *Service) fire(ctx context.Context, tx Tx, now time.Time, key string, si
 	c := &change{t: &t, seq: seq, evidence: []Evidence{ev}}
 	// The opening event names the devices, so a storm is one notice.
 	add, _ := stageImpact(c, now, Signal{Impacted: sig.Impacted, At: sig.At})
-	c.event(now, ActorMonitoring, KindOpened, "", string(StateNew), withDevices(sig.Summary, add))
+	c.event(now, ActorMonitoring, KindOpened, "", string(StateNew), withDevices(openingNote(sig), add))
 	if err := s.autoAssign(ctx, tx, now, c, 1, ""); err != nil {
 		return Ticket{}, IngestResult{}, err
 	}
@@ -610,4 +610,13 @@ func (s *Service) OpenTicketFor(ctx context.Context, device, category string) (T
 		}
 	}
 	return Ticket{}, false, nil
+}
+
+// openingNote is what the opening event says: the fault, then what the rule
+// says about it.
+func openingNote(sig Signal) string {
+	if sig.Description == "" {
+		return sig.Summary
+	}
+	return sig.Summary + "\n" + sig.Description
 }

@@ -7,13 +7,17 @@ import (
 	"slices"
 
 	"github.com/nocagent/nocagent/plugins"
+	"github.com/nocagent/nocagent/plugins/jira"
 	"github.com/nocagent/nocagent/plugins/snmpbounce"
+	"github.com/nocagent/nocagent/plugins/sshcmd"
 )
 
 // constructors builds each built-in by name; each call returns a fresh,
 // unconfigured instance.
 var constructors = map[string]func() plugins.Base{
 	snmpbounce.Name: func() plugins.Base { return snmpbounce.New(nil) },
+	sshcmd.Name:     func() plugins.Base { return sshcmd.New(sshcmd.Options{}) },
+	jira.Name:       func() plugins.Base { return jira.New(jira.Options{}) },
 }
 
 // Names lists the built-in plugins, sorted.

@@ -4,11 +4,16 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +28,59 @@ type Options struct {
 	// Headers are added to every request, e.g. an Authorization token. Their
 	// values never appear in errors or logs.
 	Headers map[string]string
+	// Secret, when set, signs every request: X-Nocagent-Timestamp carries
+	// the Unix time of sending and X-Nocagent-Signature is
+	// "sha256=" + hex(HMAC-SHA256(Secret, timestamp + "." + body)). The
+	// timestamp lets receivers refuse replays; see Verify.
+	Secret []byte
+	// Now is the signing clock; default time.Now.
+	Now func() time.Time
+}
+
+// Signature headers.
+const (
+	HeaderSignature = "X-Nocagent-Signature"
+	HeaderTimestamp = "X-Nocagent-Timestamp"
+)
+
+// Sign returns the X-Nocagent-Signature value for body sent at timestamp
+// (decimal Unix seconds).
+func Sign(secret []byte, timestamp string, body []byte) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(timestamp))
+	m.Write([]byte{'.'})
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// Verify checks a signed request as a receiver should: the signature must
+// match in constant time and the timestamp must be within tolerance of now.
+func Verify(secret []byte, timestamp, signature string, body []byte, now time.Time, tolerance time.Duration) error {
+	ts, err := strconv.ParseInt(timestamp, 10, 64)
+	if err != nil {
+		return fmt.Errorf("webhook signature: bad %s %q", HeaderTimestamp, timestamp)
+	}
+	if d := now.Sub(time.Unix(ts, 0)); d > tolerance || d < -tolerance {
+		return fmt.Errorf("webhook signature: timestamp %s is %v away from now, more than %v", timestamp, d.Round(time.Second), tolerance)
+	}
+	if !hmac.Equal([]byte(signature), []byte(Sign(secret, timestamp, body))) {
+		return errors.New("webhook signature: mismatch")
+	}
+	return nil
+}
+
+// ReadSecret reads a signing secret from a file, without its trailing line
+// break. The error names the file, never its content.
+func ReadSecret(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("webhook secret: %w", err)
+	}
+	b = bytes.TrimRight(b, "\r\n")
+	if len(b) == 0 {
+		return nil, ticketing.Errorf(ticketing.EINVALID, "webhook secret file %s is empty", path)
+	}
+	return b, nil
 }
 
 // Sender POSTs each outbox message's payload (a ticketing.Notice) to one URL
@@ -33,6 +91,8 @@ type Sender struct {
 	where   string // the URL without credentials or query, for errors
 	client  *http.Client
 	headers map[string]string
+	secret  []byte
+	now     func() time.Time
 }
 
 // New returns a Sender posting to rawURL, which must be an absolute http or
@@ -51,7 +111,12 @@ func New(rawURL string, opts Options) (*Sender, error) {
 	for k, v := range opts.Headers {
 		h[k] = v
 	}
-	return &Sender{url: rawURL, where: u.Scheme + "://" + u.Host + u.Path, client: c, headers: h}, nil
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Sender{url: rawURL, where: u.Scheme + "://" + u.Host + u.Path, client: c, headers: h,
+		secret: bytes.Clone(opts.Secret), now: now}, nil
 }
 
 // Send implements ticketing.Sender.
@@ -65,6 +130,11 @@ func (s *Sender) Send(ctx context.Context, msg ticketing.OutboxMessage) error {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Idempotency-Key", msg.EventID)
+	if len(s.secret) > 0 {
+		ts := strconv.FormatInt(s.now().Unix(), 10)
+		req.Header.Set(HeaderTimestamp, ts)
+		req.Header.Set(HeaderSignature, Sign(s.secret, ts, msg.Payload))
+	}
 	resp, err := s.client.Do(req)
 	if err != nil {
 		// *url.Error repeats the full URL, query and all: keep only its cause.
