@@ -100,6 +100,8 @@ Start with 'nocagent demo': a simulated network, the agent, tickets appearing.`,
 		newRulesCmd(stdout),
 		newTicketsCmd(stdout),
 		newMaintenanceCmd(stdout),
+		newInspectCmd(stdout),
+		newReportCmd(stdout),
 		newPluginServeCmd(),
 		newVersionCmd(stdout),
 	)

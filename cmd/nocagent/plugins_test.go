@@ -35,7 +35,7 @@ func TestPluginsList(t *testing.T) {
 	if err != nil {
 		t.Fatalf("plugins list: %v\n%s", err, out)
 	}
-	want := regexp.MustCompile(`(?m)^NAME +KIND +VERSION +HEALTH +SOURCE +ERROR\njira +ticket_sink +1\.0\.0 +ok +builtin *\nsnmp-bounce +remediator +1\.0\.0 +ok +builtin *\nssh-command +remediator +1\.0\.0 +ok +builtin *$`)
+	want := regexp.MustCompile(`(?m)^NAME +KIND +VERSION +HEALTH +SOURCE +ERROR\ndevice-health +inspector +1\.0\.0 +ok +builtin *\njira +ticket_sink +1\.0\.0 +ok +builtin *\nsnmp-bounce +remediator +1\.0\.0 +ok +builtin *\nssh-command +remediator +1\.0\.0 +ok +builtin *$`)
 	if !want.MatchString(out) {
 		t.Errorf("output:\n%s", out)
 	}
@@ -55,8 +55,8 @@ func TestPluginsList(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, out)
 	}
-	if len(st) != 4 || st[0].Name != "cleanup.sh" || st[0].Health != plugins.HealthRejected ||
-		!strings.Contains(st[0].Error, "Unrecognized remote plugin message: cleaning") || st[2].Name != snmpbounce.Name {
+	if len(st) != 5 || st[0].Name != "cleanup.sh" || st[0].Health != plugins.HealthRejected ||
+		!strings.Contains(st[0].Error, "Unrecognized remote plugin message: cleaning") || st[3].Name != snmpbounce.Name {
 		t.Errorf("list = %+v", st)
 	}
 }
@@ -67,7 +67,7 @@ func TestPluginServeUnknown(t *testing.T) {
 	cmd.SetOut(&bytes.Buffer{})
 	cmd.SetErr(&bytes.Buffer{})
 	err := cmd.Execute()
-	if err == nil || !strings.Contains(err.Error(), `no built-in plugin "teleport" (have jira, snmp-bounce, ssh-command)`) {
+	if err == nil || !strings.Contains(err.Error(), `no built-in plugin "teleport" (have device-health, jira, snmp-bounce, ssh-command)`) {
 		t.Errorf("error = %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/nocagent/nocagent/plugins"
+	"github.com/nocagent/nocagent/plugins/inspection"
 	"github.com/nocagent/nocagent/plugins/jira"
 	"github.com/nocagent/nocagent/plugins/snmpbounce"
 	"github.com/nocagent/nocagent/plugins/sshcmd"
@@ -15,9 +16,10 @@ import (
 // constructors builds each built-in by name; each call returns a fresh,
 // unconfigured instance.
 var constructors = map[string]func() plugins.Base{
-	snmpbounce.Name: func() plugins.Base { return snmpbounce.New(nil) },
-	sshcmd.Name:     func() plugins.Base { return sshcmd.New(sshcmd.Options{}) },
-	jira.Name:       func() plugins.Base { return jira.New(jira.Options{}) },
+	inspection.HealthName: func() plugins.Base { return inspection.NewHealth() },
+	snmpbounce.Name:       func() plugins.Base { return snmpbounce.New(nil) },
+	sshcmd.Name:           func() plugins.Base { return sshcmd.New(sshcmd.Options{}) },
+	jira.Name:             func() plugins.Base { return jira.New(jira.Options{}) },
 }
 
 // Names lists the built-in plugins, sorted.
