@@ -11,7 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -26,8 +26,6 @@ import (
 	"github.com/nocagent/nocagent/rules"
 	"github.com/nocagent/nocagent/ticketing"
 	"github.com/nocagent/nocagent/ticketing/httpapi"
-	"github.com/nocagent/nocagent/ticketing/sqlite"
-	"github.com/nocagent/nocagent/ticketing/webhook"
 	"github.com/nocagent/nocagent/topology"
 )
 
@@ -58,7 +56,7 @@ type Agent struct {
 	opts  Options
 	graph *topology.Graph
 
-	store      *sqlite.Store
+	store      ticketStore
 	tickets    *ticketing.Service
 	dispatcher *ticketing.Dispatcher
 	engine     *rules.Engine
@@ -109,22 +107,21 @@ func New(ctx context.Context, cfg *inventory.Config, opts Options) (*Agent, erro
 	if err := os.MkdirAll(dataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory %s: %w", dataDir, err)
 	}
-	store, err := sqlite.Open(ctx, filepath.Join(dataDir, "nocagent.db"))
+	store, err := openStore(ctx, cfg.Store, dataDir)
 	if err != nil {
 		return nil, err
 	}
 	a.store = store
-	senders := map[string]ticketing.Sender{}
-	var channels []string
-	for _, n := range cfg.Notifiers {
-		s, err := webhook.New(n.URL, webhook.Options{})
-		if err != nil {
-			store.Close()
-			return nil, fmt.Errorf("notifier %s: %w", n.Name, err)
-		}
-		senders[n.Name] = s
-		channels = append(channels, n.Name)
+	senders, err := newSenders(cfg, a.log)
+	if err != nil {
+		store.Close()
+		return nil, err
 	}
+	channels := make([]string, 0, len(senders))
+	for name := range senders {
+		channels = append(channels, name)
+	}
+	sort.Strings(channels)
 	process, err := loadProcess(cfg.ServiceFile)
 	if err != nil {
 		store.Close()

@@ -24,6 +24,7 @@ type DemoOptions struct {
 	Listen   string        // agent HTTP API, default 127.0.0.1:9310
 	Control  string        // simulator control API, default 127.0.0.1:9311
 	DataDir  string        // "" = a temporary directory removed at the end
+	Store    string        // "" = SQLite in DataDir; or a postgres:// URL
 	Interval time.Duration // poll interval, default 10s
 	Duration time.Duration // 0 = until ctx ends
 	// Scenario timing; zero values take the defaults (15 s, 20 s, 75 s).
@@ -146,6 +147,7 @@ func Demo(ctx context.Context, o DemoOptions) error {
 	if err != nil {
 		return err
 	}
+	cfg.Store = o.Store
 	cfg.Notifiers = []inventory.Notifier{{Name: "demo-webhook", Kind: "webhook", URL: "http://" + hookLn.Addr().String() + "/notices"}}
 	ag, err := New(ctx, cfg, Options{Logger: o.Logger, Rules: rules.Default().WithMaxFor(o.MaxFor), OnTicket: p.ticket})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -18,8 +19,81 @@ import (
 	"github.com/nocagent/nocagent/inventory"
 	"github.com/nocagent/nocagent/rules"
 	"github.com/nocagent/nocagent/ticketing"
+	"github.com/nocagent/nocagent/ticketing/chat"
+	"github.com/nocagent/nocagent/ticketing/email"
 	"github.com/nocagent/nocagent/ticketing/httpapi"
+	"github.com/nocagent/nocagent/ticketing/postgres"
+	"github.com/nocagent/nocagent/ticketing/sqlite"
+	"github.com/nocagent/nocagent/ticketing/webhook"
 )
+
+// newSenders builds a delivery channel per notifier, keyed by its name
+// (stored on queued outbox rows: keep names stable).
+func newSenders(cfg *inventory.Config, log *slog.Logger) (map[string]ticketing.Sender, error) {
+	langs := map[string]string{}
+	for _, c := range cfg.Customers {
+		if c.Language != "" {
+			langs["customer:"+c.ID] = c.Language
+		}
+	}
+	out := map[string]ticketing.Sender{}
+	for _, n := range cfg.Notifiers {
+		var (
+			s   ticketing.Sender
+			err error
+		)
+		switch n.Kind {
+		case inventory.NotifierWebhook:
+			url := n.URL
+			if url == "" {
+				var b []byte
+				if b, err = os.ReadFile(n.URLFile); err == nil {
+					url = strings.TrimSpace(string(b))
+				}
+			}
+			var secret []byte
+			if err == nil && n.SecretFile != "" {
+				secret, err = webhook.ReadSecret(n.SecretFile)
+			}
+			if err == nil {
+				s, err = webhook.New(url, webhook.Options{Secret: secret})
+			}
+		case inventory.NotifierEmail:
+			s, err = email.New(email.Config{
+				Addr: n.SMTP, From: n.From, TLS: n.TLS, Username: n.Username, PasswordFile: n.PasswordFile,
+				PasswordEnv: n.PasswordEnv, AllowInsecureAuth: n.AllowInsecureAuth, Audiences: n.Audiences,
+				AddressBook: n.AddressBook, Languages: langs, Language: n.Language,
+			}, email.Options{Logger: log})
+		default: // chat robots
+			s, err = chat.New(chat.Config{Kind: n.Kind, URL: n.URL, URLFile: n.URLFile, SecretFile: n.SecretFile,
+				Language: n.Language, Audience: n.Audience}, chat.Options{})
+		}
+		if err != nil {
+			return nil, fmt.Errorf("notifier %s: %w", n.Name, err)
+		}
+		out[n.Name] = s
+	}
+	return out, nil
+}
+
+// ticketStore is SQLite or PostgreSQL.
+type ticketStore interface {
+	ticketing.Store
+	io.Closer
+}
+
+// openStore opens PostgreSQL when dsn names it, else SQLite in dataDir.
+// The DSN is never logged: it may hold a password.
+func openStore(ctx context.Context, dsn, dataDir string) (ticketStore, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		st, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			return nil, fmt.Errorf("ticket store (postgres): %w", err)
+		}
+		return st, nil
+	}
+	return sqlite.Open(ctx, filepath.Join(dataDir, "nocagent.db"))
+}
 
 // tickInterval is how often SLA clocks, escalations, reminders and
 // verification are swept.

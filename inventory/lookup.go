@@ -65,6 +65,11 @@ func (c Config) Redacted() Config {
 	for i, n := range c.Notifiers {
 		out.Notifiers[i] = n.Redacted()
 	}
+	if u, err := url.Parse(c.Store); err == nil && c.Store != "" {
+		out.Store = u.Redacted()
+	} else if c.Store != "" {
+		out.Store = "<redacted>"
+	}
 	if c.Influx != nil {
 		x := *c.Influx
 		if u, err := url.Parse(x.URL); err == nil {

@@ -19,6 +19,10 @@ type Config struct {
 	Priority *PriorityMatrix `yaml:"priority,omitempty"`
 	// Influx, when set, also sends every snapshot to an InfluxDB v2 server.
 	Influx *Influx `yaml:"influx,omitempty"`
+	// Store is where tickets live: empty for SQLite in data_dir, or a
+	// PostgreSQL URL (postgres://user@host:5432/db) shared by several
+	// agents. Its password, if any, is never shown.
+	Store string `yaml:"store,omitempty"`
 	// ServiceFile is a YAML file with the service process settings: SLA
 	// calendars and contract targets, escalation, engineers, managers,
 	// survey and problem settings (see examples/service.yaml). Relative to
@@ -90,7 +94,9 @@ func (c Credential) Redacted() Credential {
 
 // Customer is a company whose network is watched under a service contract.
 type Customer struct {
-	ID       string    `yaml:"id"`
+	ID string `yaml:"id"`
+	// Language of the customer's notices and reports: en (default) or zh-CN.
+	Language string    `yaml:"language,omitempty"`
 	Name     string    `yaml:"name"`
 	Tier     string    `yaml:"tier,omitempty"`     // gold | silver | bronze
 	Contract string    `yaml:"contract,omitempty"` // contract id
@@ -139,8 +145,29 @@ type Device struct {
 // Notifier is a delivery channel for ticket events.
 type Notifier struct {
 	Name string `yaml:"name"`
-	Kind string `yaml:"kind"` // webhook
-	URL  string `yaml:"url"`
+	Kind string `yaml:"kind"` // webhook | email | wecom | dingtalk | slack
+	// URL of a webhook or chat robot. It often carries a token, so it may
+	// come from URLFile instead; it is never logged or shown.
+	URL     string `yaml:"url,omitempty"`
+	URLFile string `yaml:"url_file,omitempty"`
+	// SecretFile: the HMAC key that signs webhook bodies, or a DingTalk
+	// robot's signing secret.
+	SecretFile string `yaml:"secret_file,omitempty"`
+	// Language of chat messages and the default of emails: en or zh-CN.
+	Language string `yaml:"language,omitempty"`
+	// Audience of a chat robot: engineer (default) or manager.
+	Audience string `yaml:"audience,omitempty"`
+
+	// Email: a submission server and who gets what.
+	SMTP              string              `yaml:"smtp,omitempty"` // host:port
+	From              string              `yaml:"from,omitempty"`
+	TLS               string              `yaml:"tls,omitempty"` // starttls (default), required, implicit, none
+	Username          string              `yaml:"username,omitempty"`
+	PasswordFile      string              `yaml:"password_file,omitempty"`
+	PasswordEnv       string              `yaml:"password_env,omitempty"`
+	AllowInsecureAuth bool                `yaml:"allow_insecure_auth,omitempty"`
+	Audiences         []string            `yaml:"audiences,omitempty"` // staff and/or customers
+	AddressBook       map[string][]string `yaml:"address_book,omitempty"`
 }
 
 // Influx is the InfluxDB v2 export target. The token comes from a file or an

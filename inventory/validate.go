@@ -26,8 +26,14 @@ const (
 	AuthPriv     = "authPriv"
 )
 
-// NotifierWebhook is the only notifier kind so far.
-const NotifierWebhook = "webhook"
+// Notifier kinds.
+const (
+	NotifierWebhook  = "webhook"
+	NotifierEmail    = "email"
+	NotifierWeCom    = "wecom"
+	NotifierDingTalk = "dingtalk"
+	NotifierSlack    = "slack"
+)
 
 // MinKeyLength is the shortest SNMPv3 auth or priv key RFC 3414 allows.
 const MinKeyLength = 8
@@ -39,7 +45,7 @@ var (
 	securityLevels = []string{NoAuthNoPriv, AuthNoPriv, AuthPriv}
 	authProtocols  = []string{"MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"}
 	privProtocols  = []string{"DES", "AES", "AES192", "AES256", "AES192C", "AES256C"}
-	notifierKinds  = []string{NotifierWebhook}
+	notifierKinds  = []string{NotifierWebhook, NotifierEmail, NotifierWeCom, NotifierDingTalk, NotifierSlack}
 )
 
 // Names end up in URLs, metric labels and ticket fingerprints, so they are
@@ -63,6 +69,7 @@ func (c *Config) validate(r *report) {
 	c.validateAgent(r)
 	c.validateInflux(r)
 	c.validatePriority(r)
+	c.validateStore(r)
 	creds := c.validateCredentials(r)
 	customers := c.validateCustomers(r)
 	sites := c.validateSites(r, customers)
@@ -90,6 +97,15 @@ func (c *Config) validateInflux(r *report) {
 	}
 	if x.BatchSize < 0 || x.SpoolMaxBytes < 0 || x.MemoryBuffer < 0 || x.FlushInterval < 0 {
 		r.add("influx", "batch_size, flush_interval, spool_max_bytes and memory_buffer must not be negative")
+	}
+}
+
+func (c *Config) validateStore(r *report) {
+	if c.Store == "" {
+		return
+	}
+	if u, err := url.Parse(c.Store); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+		r.add("store", "want a PostgreSQL URL such as postgres://nocagent@db.example.com:5432/nocagent, or nothing for SQLite")
 	}
 }
 
@@ -280,6 +296,9 @@ func (c *Config) validateCustomers(r *report) map[string]bool {
 		if strings.TrimSpace(cu.Name) == "" {
 			r.add(p+".name", "required field is missing")
 		}
+		if cu.Language != "" && cu.Language != "en" && cu.Language != "zh-CN" {
+			r.add(p+".language", fmt.Sprintf("unknown language %q (want en or zh-CN)", cu.Language))
+		}
 		if cu.Tier != "" && !slices.Contains(tiers, cu.Tier) {
 			r.add(p+".tier", fmt.Sprintf("unknown tier %q (want %s)", cu.Tier, strings.Join(tiers, ", ")))
 		}
@@ -458,8 +477,29 @@ func (c *Config) validateNotifiers(r *report) {
 		case !slices.Contains(notifierKinds, n.Kind):
 			r.add(p+".kind", fmt.Sprintf("unknown notifier kind %q (want %s)", n.Kind, strings.Join(notifierKinds, ", ")))
 		}
+		if n.Language != "" && n.Language != "en" && n.Language != "zh-CN" {
+			r.add(p+".language", fmt.Sprintf("unknown language %q (want en or zh-CN)", n.Language))
+		}
+		if n.Kind == NotifierEmail {
+			if _, _, err := net.SplitHostPort(n.SMTP); err != nil {
+				r.add(p+".smtp", "want the submission server as host:port, e.g. smtp.example.com:587")
+			}
+			if n.From == "" {
+				r.add(p+".from", "required field is missing")
+			}
+			if n.Username != "" && n.PasswordFile == "" && n.PasswordEnv == "" {
+				r.add(p+".username", "needs password_file or password_env")
+			}
+			if len(n.AddressBook) == 0 {
+				r.add(p+".address_book", "required: who receives what (default, engineer:<name>, manager:<name>, tier:L2, customer:<id>)")
+			}
+			continue
+		}
+		if n.URL == "" && n.URLFile == "" {
+			r.add(p+".url", "required field is missing (or give url_file)")
+			continue
+		}
 		if n.URL == "" {
-			r.add(p+".url", "required field is missing")
 			continue
 		}
 		// The URL is never quoted back: webhook URLs often carry a token.

@@ -38,7 +38,7 @@ func newCheckConfigCmd(stdout io.Writer) *cobra.Command {
 }
 
 func newRunCmd(g *globalFlags, stderr io.Writer) *cobra.Command {
-	var listen string
+	var listen, store string
 	cmd := &cobra.Command{
 		Use:   "run --config FILE",
 		Short: "Run the agent: poll devices, serve metrics and the API, open tickets",
@@ -53,6 +53,9 @@ func newRunCmd(g *globalFlags, stderr io.Writer) *cobra.Command {
 			if listen != "" {
 				cfg.Agent.Listen = listen
 			}
+			if store != "" {
+				cfg.Store = store
+			}
 			ctx := cmd.Context()
 			a, err := agent.New(ctx, cfg, agent.Options{Logger: g.logger(stderr)})
 			if err != nil {
@@ -63,6 +66,7 @@ func newRunCmd(g *globalFlags, stderr io.Writer) *cobra.Command {
 	}
 	cmd.Flags().StringP("config", "c", "nocagent.yaml", "configuration file")
 	cmd.Flags().StringVar(&listen, "listen", "", "HTTP listen address (overrides agent.listen)")
+	cmd.Flags().StringVar(&store, "store", "", "ticket store postgres:// URL (overrides store)")
 	return cmd
 }
 
@@ -87,6 +91,7 @@ Ctrl-C stops it.`,
 	f.StringVar(&o.Listen, "listen", "127.0.0.1:9310", "agent HTTP API and /metrics")
 	f.StringVar(&o.Control, "control", "127.0.0.1:9311", "simulator control API")
 	f.StringVar(&o.DataDir, "data", "", "data directory (default: a temporary one, removed at exit)")
+	f.StringVar(&o.Store, "store", "", "ticket store: a postgres:// URL (default: SQLite in the data directory)")
 	f.DurationVar(&o.Interval, "interval", 10*time.Second, "poll interval")
 	f.DurationVar(&o.Duration, "duration", 0, "stop after this long (0: until Ctrl-C)")
 	return cmd
