@@ -23,6 +23,8 @@ import (
 	"github.com/nocagent/nocagent/export"
 	"github.com/nocagent/nocagent/export/influx"
 	"github.com/nocagent/nocagent/inventory"
+	"github.com/nocagent/nocagent/plugins"
+	"github.com/nocagent/nocagent/plugins/inspection"
 	"github.com/nocagent/nocagent/rules"
 	"github.com/nocagent/nocagent/ticketing"
 	"github.com/nocagent/nocagent/ticketing/httpapi"
@@ -56,17 +58,21 @@ type Agent struct {
 	opts  Options
 	graph *topology.Graph
 
-	store      ticketStore
-	tickets    *ticketing.Service
-	dispatcher *ticketing.Dispatcher
-	engine     *rules.Engine
-	sched      *collector.Scheduler
-	metrics    *selfMetrics
-	corr       *rules.Correlator
-	influx     *influx.Exporter        // nil when not configured
-	traps      *collector.TrapReceiver // nil when not configured
-	tokens     *httpapi.Tokens
-	tokensFile string
+	store         ticketStore
+	tickets       *ticketing.Service
+	dispatcher    *ticketing.Dispatcher
+	engine        *rules.Engine
+	sched         *collector.Scheduler
+	metrics       *selfMetrics
+	corr          *rules.Correlator
+	plugins       *plugins.Host
+	inspections   *inspection.Scheduler
+	inspectionDir string
+	dataDir       string
+	influx        *influx.Exporter        // nil when not configured
+	traps         *collector.TrapReceiver // nil when not configured
+	tokens        *httpapi.Tokens
+	tokensFile    string
 
 	mu     sync.RWMutex
 	latest map[string]*collector.Snapshot
@@ -104,6 +110,7 @@ func New(ctx context.Context, cfg *inventory.Config, opts Options) (*Agent, erro
 	a.engine = rules.NewEngine(rs, rules.Options{Logger: a.log, Matrix: matrix, NetworkDevice: func(n string) bool { _, ok := cfg.Device(n); return ok }})
 
 	dataDir := cfg.ResolvePath(cfg.Agent.DataDir)
+	a.dataDir = dataDir
 	if err := os.MkdirAll(dataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory %s: %w", dataDir, err)
 	}
@@ -200,6 +207,11 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.log.Warn("influx export: server not reachable now; points are spooled until it is", "err", err)
 		}
 	}
+	if err := a.startPlugins(ctx, a.dataDir); err != nil {
+		ln.Close()
+		return err
+	}
+	defer a.plugins.Close()
 	if err := a.startTraps(ctx); err != nil {
 		ln.Close()
 		return fmt.Errorf("trap receiver: %w", err)

@@ -221,3 +221,70 @@ func TestTrapReceiverWired(t *testing.T) {
 		return strings.Contains(string(b), `nocagent_traps_received_total{kind="linkDown"} 1`)
 	})
 }
+
+// An inspection run on demand through the API renders the contract's
+// report, and a major finding opens a ticket.
+func TestInspectionOnDemand(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	h.eventually(10*time.Second, "every device polled", func() bool {
+		var devs []deviceView
+		h.get("/api/v1/devices", &devs)
+		for _, d := range devs {
+			if !d.Reachable {
+				return false
+			}
+		}
+		return len(devs) == 10
+	})
+	if err := h.sim.InjectFault("acme-core-1", snmpsim.Fault{Kind: "temperature", Celsius: 85}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * testInterval) // polled with the fault
+	var plugs []map[string]any
+	h.get("/api/v1/plugins", &plugs)
+	found := false
+	for _, p := range plugs {
+		found = found || p["name"] == "device-health"
+	}
+	if !found {
+		t.Fatalf("plugins = %v", plugs)
+	}
+	req, _ := http.NewRequest("POST", "http://"+h.addr+"/api/v1/contracts/ACME-2026-001/inspections", nil)
+	req.Header.Set("Authorization", "Bearer "+h.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		ID, Report string
+		Devices    int
+	}
+	json.NewDecoder(resp.Body).Decode(&res)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || res.Devices != 7 || res.Report == "" {
+		t.Fatalf("inspection: status %d %+v", resp.StatusCode, res)
+	}
+	req, _ = http.NewRequest("GET", "http://"+h.addr+res.Report, nil)
+	req.Header.Set("Authorization", "Bearer "+h.token)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	core, _ := h.sim.Device("acme-core-1")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(html), core.Serial) || !strings.Contains(string(html), "acme-acc-3") {
+		t.Errorf("report: status %d, serial %s present: %v", resp.StatusCode, core.Serial, strings.Contains(string(html), core.Serial))
+	}
+	h.eventually(5*time.Second, "a ticket from the temperature finding", func() bool {
+		for _, tk := range h.tickets("device=acme-core-1") {
+			for _, e := range tk.Evidence {
+				if strings.HasPrefix(e.Rule, "inspection/") {
+					return true
+				}
+			}
+		}
+		return false
+	})
+}

@@ -1,0 +1,181 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/nocagent/nocagent/collector"
+	"github.com/nocagent/nocagent/plugins"
+	"github.com/nocagent/nocagent/plugins/builtin"
+	"github.com/nocagent/nocagent/plugins/inspection"
+	"github.com/nocagent/nocagent/reports"
+	"github.com/nocagent/nocagent/rules"
+	"github.com/nocagent/nocagent/ticketing"
+)
+
+// startPlugins loads the built-in plugins (and external ones from
+// plugins_dir) and the inspection scheduler: one contract per customer with
+// a contract, inspected on its schedule, each result archived as JSON and
+// rendered as an HTML report; findings of major severity or worse become
+// tickets.
+func (a *Agent) startPlugins(ctx context.Context, dataDir string) error {
+	h, err := plugins.NewHost(ctx, plugins.HostConfig{Builtins: builtin.All(), Logger: a.log, Now: a.now})
+	if err != nil {
+		// A rejected external plugin is listed with its reason; the agent
+		// goes on with the rest.
+		a.log.Warn("plugins", "err", err)
+	}
+	a.plugins = h
+	dir := filepath.Join(dataDir, "inspections")
+	a.inspectionDir = dir
+	s, err := inspection.NewScheduler(inspection.Config{
+		Contracts: inspection.ContractsFromInventory(a.cfg),
+		Targets:   func() []inspection.Target { return inspection.TargetsFromInventory(a.cfg) },
+		Snapshot: func(_ context.Context, t inspection.Target) (*collector.Snapshot, error) {
+			a.mu.RLock()
+			defer a.mu.RUnlock()
+			if s := a.latest[t.Device.Name]; s != nil {
+				return s, nil
+			}
+			return nil, fmt.Errorf("device %s not polled yet", t.Device.Name)
+		},
+		Inspectors: func(name string) (inspection.DeviceInspector, error) { return h.Inspector(name) },
+		StateDir:   dir, ArchiveDir: dir,
+		OnFinding: a.onFinding,
+		OnResult: func(_ context.Context, r inspection.InspectionResult) {
+			a.archiveReport(r, filepath.Join(dataDir, "reports"))
+		},
+		Logger: a.log,
+		Now:    a.now,
+	})
+	if err != nil {
+		return fmt.Errorf("inspections: %w", err)
+	}
+	a.inspections = s
+	go func() {
+		if err := s.Run(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("inspection scheduler stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// onFinding opens (or adds to) the device's ticket of the finding's
+// category.
+func (a *Agent) onFinding(_ context.Context, r inspection.Reported) {
+	dc, ok := a.deviceContext(r.Device.Name)
+	if !ok {
+		return
+	}
+	dev, _ := a.cfg.Device(r.Device.Name)
+	a.mu.RLock()
+	target := a.ruleTarget(dev, a.graph)
+	a.mu.RUnlock()
+	sev := r.Finding.Severity
+	if sev == "info" || sev == "" {
+		sev = rules.SeverityWarning
+	}
+	summary := r.Finding.Title
+	if len(r.Finding.Evidence) > 0 {
+		summary += ": " + r.Finding.Evidence[0]
+	}
+	a.ingestSignal(ticketing.Signal{
+		Fingerprint: r.Fingerprint(), Rule: "inspection/" + r.Finding.Inspector, Firing: true,
+		Severity: sev, Category: r.Finding.Category, Priority: priorityMatrix(a.cfg).Priority(sev, target),
+		Summary: summary, Description: r.Finding.Recommendation, At: a.now(), Device: dc,
+	}, rules.Alert{Rule: "inspection/" + r.Finding.Inspector, Device: r.Device.Name, Summary: summary})
+}
+
+func (a *Agent) archiveReport(r inspection.InspectionResult, dir string) {
+	c := r.Contract
+	lang := c.Lang()
+	var buf bytes.Buffer
+	name := ""
+	if cust, ok := a.cfg.Customer(c.Customer); ok {
+		name = cust.Name
+	}
+	if err := reports.RenderInspection(&buf, reports.InspectionData{Result: r, CustomerName: name, Generated: a.now()}, lang); err != nil {
+		a.log.Error("inspection report", "contract", c.ID, "err", err)
+		return
+	}
+	path, err := reports.Archive(dir, c.ID, reports.InspectionFileName(r.ID, lang, "html"), buf.Bytes())
+	if err != nil {
+		a.log.Error("inspection report", "contract", c.ID, "err", err)
+		return
+	}
+	a.log.Info("inspection report archived", "contract", c.ID, "path", path)
+}
+
+var reportID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
+
+func (a *Agent) pluginRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/v1/plugins", func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := a.staff(w, r); !ok {
+			return
+		}
+		writeJSON(w, http.StatusOK, a.plugins.List())
+	})
+	mux.HandleFunc("GET /api/v1/contracts", func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := a.staff(w, r); !ok {
+			return
+		}
+		writeJSON(w, http.StatusOK, a.inspections.Contracts())
+	})
+	mux.HandleFunc("POST /api/v1/contracts/{id}/inspections", func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := a.staff(w, r); !ok {
+			return
+		}
+		c, ok := a.inspections.Contract(r.PathValue("id"))
+		if !ok {
+			writeError(w, http.StatusNotFound, "not_found", "contract "+quote(r.PathValue("id"))+" not found")
+			return
+		}
+		res, err := a.inspections.Inspect(r.Context(), c, a.now())
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, "internal", "inspection failed")
+			a.log.Error("inspection on demand", "contract", c.ID, "err", err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, map[string]any{"id": res.ID, "contract": res.Contract.ID, "at": res.At,
+			"devices": len(res.Devices), "findings": res.Counts(),
+			"report": "/api/v1/reports/" + res.ID})
+	})
+	mux.HandleFunc("GET /api/v1/reports/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := a.staff(w, r); !ok {
+			return
+		}
+		id := r.PathValue("id")
+		if !reportID.MatchString(id) {
+			writeError(w, http.StatusBadRequest, "invalid", "report id: letters, digits, '.', '_' and '-' only")
+			return
+		}
+		for _, c := range a.inspections.Contracts() {
+			res, err := inspection.LoadResult(filepath.Join(a.inspectionDir, c.ID, id+".json"))
+			if err != nil {
+				continue
+			}
+			var buf bytes.Buffer
+			name := ""
+			if cust, ok := a.cfg.Customer(c.Customer); ok {
+				name = cust.Name
+			}
+			lang := c.Lang()
+			if l := r.URL.Query().Get("lang"); l != "" {
+				lang = l
+			}
+			if err := reports.RenderInspection(&buf, reports.InspectionData{Result: res, CustomerName: name, Generated: a.now()}, lang); err != nil {
+				writeError(w, http.StatusInternalServerError, "internal", "report rendering failed")
+				return
+			}
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Write(buf.Bytes())
+			return
+		}
+		writeError(w, http.StatusNotFound, "not_found", "report "+quote(strings.TrimSpace(id))+" not found")
+	})
+}
