@@ -314,8 +314,13 @@ func (s *Sender) submit(ctx context.Context, eventID string, letters []Letter, r
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
 	ctxErr := func(step string, err error) error {
-		if ctx.Err() != nil {
+		switch {
+		case ctx.Err() != nil:
 			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			// The connection's deadline is the context's: it can fire a
+			// moment before the context's own timer does.
+			err = fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
 		}
 		return fail(step, err)
 	}
