@@ -25,6 +25,7 @@ import (
 	"github.com/nocagent/nocagent/inventory"
 	"github.com/nocagent/nocagent/plugins"
 	"github.com/nocagent/nocagent/plugins/inspection"
+	"github.com/nocagent/nocagent/plugins/remediation"
 	"github.com/nocagent/nocagent/rules"
 	"github.com/nocagent/nocagent/ticketing"
 	"github.com/nocagent/nocagent/ticketing/httpapi"
@@ -66,6 +67,7 @@ type Agent struct {
 	metrics       *selfMetrics
 	corr          *rules.Correlator
 	plugins       *plugins.Host
+	rem           remediations
 	inspections   *inspection.Scheduler
 	inspectionDir string
 	dataDir       string
@@ -92,7 +94,8 @@ func New(ctx context.Context, cfg *inventory.Config, opts Options) (*Agent, erro
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	a := &Agent{cfg: cfg, log: opts.Logger, now: opts.Now, opts: opts, latest: map[string]*collector.Snapshot{}, good: map[string]*collector.Snapshot{}, nbrSig: map[string]string{}, flaps: map[string]bool{}}
+	a := &Agent{cfg: cfg, log: opts.Logger, now: opts.Now, opts: opts, latest: map[string]*collector.Snapshot{}, good: map[string]*collector.Snapshot{}, nbrSig: map[string]string{}, flaps: map[string]bool{},
+		rem: remediations{byID: map[string]*remediation.Remediation{}}}
 
 	a.graph = a.buildTopology()
 

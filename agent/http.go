@@ -62,6 +62,7 @@ func (a *Agent) handler(reg *prometheus.Registry, tickets http.Handler) http.Han
 	})
 	a.maintenanceRoutes(mux)
 	a.pluginRoutes(mux)
+	a.remediationRoutes(mux)
 	// The ticketing API (tickets, actions, survey, problems, kb, kpis, me)
 	// answers the rest of /api/v1/, its own 404s included.
 	mux.Handle("/api/v1/", tickets)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -287,4 +288,92 @@ func TestInspectionOnDemand(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// The whole remediation path: an access port hangs, a ticket opens, the
+// engineer plans a bounce, approves it, the port comes back through SNMP
+// SET, and monitoring resolves the ticket with every step on its timeline.
+func TestRemediationBounce(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	port := 0
+	for _, d := range snmpsim.DemoNetwork() {
+		if d.Name != "acme-acc-2" {
+			continue
+		}
+		for _, p := range d.Ports {
+			if p.Use == snmpsim.UseUser && port == 0 {
+				port = p.IfIndex
+			}
+		}
+	}
+	h.eventually(10*time.Second, "acme-acc-2 polled", func() bool {
+		var d deviceView
+		h.get("/api/v1/devices/acme-acc-2", &d)
+		return d.Reachable
+	})
+	if err := h.sim.InjectFault("acme-acc-2", snmpsim.Fault{Kind: "port-stuck", IfIndex: port}); err != nil {
+		t.Fatal(err)
+	}
+	var tk ticketing.Ticket
+	h.eventually(10*time.Second, "a link ticket for the hung port", func() bool {
+		got := h.tickets("device=acme-acc-2")
+		if len(got) == 1 {
+			tk = got[0]
+		}
+		return len(got) == 1
+	})
+	call := func(method, path, body, token string, out any) int {
+		t.Helper()
+		req, _ := http.NewRequest(method, "http://"+h.addr+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if out != nil {
+			if err := json.Unmarshal(b, out); err != nil {
+				t.Fatalf("%s %s: %v: %s", method, path, err, b)
+			}
+		}
+		return resp.StatusCode
+	}
+	var offers struct {
+		Actions []struct{ Plugin, Name string } `json:"actions"`
+	}
+	if code := call("GET", "/api/v1/tickets/"+tk.ID+"/remediations", "", h.token, &offers); code != http.StatusOK || len(offers.Actions) == 0 {
+		t.Fatalf("offers: %d %+v", code, offers)
+	}
+	var rec struct {
+		ID, State string
+		Decision  struct{ Mode string }
+		Plan      struct{ Steps []string }
+	}
+	if code := call("POST", "/api/v1/tickets/"+tk.ID+"/remediations", `{"action":"bounce-interface"}`, h.tokens["engineer"], &rec); code != http.StatusCreated ||
+		rec.State != "planned" || rec.Decision.Mode != "approval" || len(rec.Plan.Steps) == 0 {
+		t.Fatalf("plan: %d %+v", code, rec)
+	}
+	if code := call("POST", "/api/v1/remediations/"+rec.ID+"/approve", "", h.tokens["customer:acme"], nil); code != http.StatusForbidden {
+		t.Errorf("customer approval: %d, want 403", code)
+	}
+	if code := call("POST", "/api/v1/remediations/"+rec.ID+"/approve", "", h.tokens["engineer"], &rec); code != http.StatusOK || rec.State != "verified" {
+		t.Fatalf("approve: %d %+v", code, rec)
+	}
+	h.eventually(10*time.Second, "ticket resolved by monitoring", func() bool {
+		var got ticketing.Ticket
+		h.get("/api/v1/tickets/"+tk.ID, &got)
+		tk = got
+		return got.State == ticketing.StateResolved
+	})
+	var steps []string
+	for _, e := range tk.Timeline {
+		if e.Kind == ticketing.KindRemediation {
+			steps = append(steps, strings.Fields(e.Note)[0])
+		}
+	}
+	if want := []string{"remediation_planned", "remediation_approved", "remediation_executed", "remediation_verified"}; !slices.Equal(steps, want) {
+		t.Errorf("remediation steps on the timeline = %v, want %v", steps, want)
+	}
 }

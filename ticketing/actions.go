@@ -309,3 +309,30 @@ func (s *Service) autoAssignTier(ctx context.Context, tx Tx, now time.Time, c *c
 	t.Assignee = e.Name
 	return nil
 }
+
+// KindRemediation marks a remediation step (planned, approved, executed,
+// verified, failed) on a ticket's timeline.
+const KindRemediation EventKind = "remediation"
+
+// Record appends an event that no person's action made — a remediation
+// step by the plugin host, say — to a ticket's timeline, with who did it
+// and what. It changes no state and sends no notice.
+func (s *Service) Record(ctx context.Context, id, actor string, kind EventKind, note string) error {
+	if strings.TrimSpace(actor) == "" || kind == "" || strings.TrimSpace(note) == "" {
+		return Errorf(EINVALID, "record on ticket %s: actor, kind and note are required", id)
+	}
+	err := s.store.WithTx(ctx, func(tx Tx) error {
+		cur, err := tx.TicketByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		c := &change{t: &cur}
+		c.event(s.now().UTC(), actor, kind, "", "", note)
+		_, err = s.write(ctx, tx, s.now().UTC(), c)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("record %s on ticket %s: %w", kind, id, err)
+	}
+	return nil
+}
