@@ -311,7 +311,7 @@ func TestDemo(t *testing.T) {
 	var out syncBuffer
 	err := Demo(context.Background(), DemoOptions{
 		Listen: "127.0.0.1:0", Control: "127.0.0.1:0", Interval: testInterval,
-		LinkDownAt: time.Second, CPUAt: 1500 * time.Millisecond, ClearLinkAt: 4 * time.Second,
+		LinkDownAt: time.Second, CPUAt: 1500 * time.Millisecond, StuckAt: 2 * time.Second, ClearLinkAt: 4 * time.Second,
 		Duration: 8 * time.Second, MaxFor: time.Second, Out: &out,
 	})
 	if err != nil {
@@ -326,6 +326,8 @@ func TestDemo(t *testing.T) {
 		`webhook received "opened"`,
 		"opened    P2 performance  acme-fw-1",
 		"resolved  P2 link         acme-acc-1 — cleared:",
+		"acme-acc-2 access port ifIndex",
+		"acme-acc-2 — acme-acc-2 interface",
 		`webhook received "resolved"`,
 		"demo stopped",
 	} {

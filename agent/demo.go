@@ -27,8 +27,8 @@ type DemoOptions struct {
 	Store    string        // "" = SQLite in DataDir; or a postgres:// URL
 	Interval time.Duration // poll interval, default 10s
 	Duration time.Duration // 0 = until ctx ends
-	// Scenario timing; zero values take the defaults (15 s, 20 s, 75 s).
-	LinkDownAt, CPUAt, ClearLinkAt time.Duration
+	// Scenario timing; zero values take the defaults (15 s, 20 s, 25 s, 75 s).
+	LinkDownAt, CPUAt, StuckAt, ClearLinkAt time.Duration
 	// MaxFor caps every rule's pending period (default 20 s) so that tickets
 	// appear within a minute of the faults.
 	MaxFor time.Duration
@@ -92,6 +92,9 @@ func Demo(ctx context.Context, o DemoOptions) error {
 	}
 	if o.CPUAt == 0 {
 		o.CPUAt = 20 * time.Second
+	}
+	if o.StuckAt == 0 {
+		o.StuckAt = 25 * time.Second
 	}
 	if o.ClearLinkAt == 0 {
 		o.ClearLinkAt = 75 * time.Second
@@ -197,6 +200,20 @@ func runScenario(ctx context.Context, sim *snmpsim.Simulator, o DemoOptions, p *
 	}
 	if !step(since(o.CPUAt), "acme-fw-1 CPU goes to 97 %", func() error {
 		return sim.InjectFault("acme-fw-1", snmpsim.Fault{Kind: "cpu", Percent: 97})
+	}) {
+		return
+	}
+	stuck := 0
+	for _, d := range snmpsim.DemoNetwork() {
+		for _, p := range d.Ports {
+			if d.Name == "acme-acc-2" && p.Use == snmpsim.UseUser && stuck == 0 {
+				stuck = p.IfIndex
+			}
+		}
+	}
+	if !step(since(o.StuckAt), fmt.Sprintf("acme-acc-2 access port ifIndex %d hangs; a remote bounce repairs it "+
+		"(GET/POST /api/v1/tickets/ID/remediations, then POST /api/v1/remediations/REM-ID/approve)", stuck), func() error {
+		return sim.InjectFault("acme-acc-2", snmpsim.Fault{Kind: "port-stuck", IfIndex: stuck})
 	}) {
 		return
 	}

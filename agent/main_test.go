@@ -34,7 +34,7 @@ func TestDemoOnPostgres(t *testing.T) {
 	var out syncBuffer
 	err := Demo(context.Background(), DemoOptions{
 		Listen: "127.0.0.1:0", Control: "127.0.0.1:0", Interval: testInterval, Store: dsn,
-		LinkDownAt: time.Second, CPUAt: 1500 * time.Millisecond, ClearLinkAt: 4 * time.Second,
+		LinkDownAt: time.Second, CPUAt: 1500 * time.Millisecond, StuckAt: 2 * time.Second, ClearLinkAt: 4 * time.Second,
 		Duration: 7 * time.Second, MaxFor: time.Second, Out: &out,
 	})
 	if err != nil {
