@@ -124,17 +124,8 @@ const (
 // sorted by ifIndex. 64-bit counters win where the device offers both
 // octet counters; speed comes from ifHighSpeed when it is non-zero.
 func decodeInterfaces(pdus []gosnmp.SnmpPDU) []Interface {
-	rows := make([]ifRow, 0, 64)
-	pos := make(map[int]int, 64)
-	row := func(idx int) *ifRow {
-		i, ok := pos[idx]
-		if !ok {
-			i = len(rows)
-			pos[idx] = i
-			rows = append(rows, ifRow{Interface: Interface{Index: idx}})
-		}
-		return &rows[i]
-	}
+	t := newTableRows(64, func(idx int) ifRow { return ifRow{Interface: Interface{Index: idx}} })
+	row := t.at
 	for _, p := range pdus {
 		if absent(p) {
 			continue
@@ -209,6 +200,7 @@ func decodeInterfaces(pdus []gosnmp.SnmpPDU) []Interface {
 			r.OutErrors = n
 		}
 	}
+	rows := t.rows
 	out := make([]Interface, 0, len(rows))
 	for i := range rows {
 		r := &rows[i]
@@ -324,27 +316,9 @@ type entRow struct {
 // chassis's model and serial: the first chassis-class entity, lowest index,
 // preferring top-level ones (containedIn 0), that has a non-empty value.
 func decodeEntities(pdus []gosnmp.SnmpPDU) (ents []Entity, model, serial, firmware string) {
-	rows := make([]entRow, 0, 16)
-	pos := make(map[int]int, 16)
-	for _, p := range pdus {
-		if absent(p) {
-			continue
-		}
-		c, index, ok := splitColumn(p.Name, oidEntPhysicalEntry)
-		if !ok {
-			continue
-		}
-		idx, ok := parseIndex1(index)
-		if !ok {
-			continue
-		}
-		i, seen := pos[idx]
-		if !seen {
-			i = len(rows)
-			pos[idx] = i
-			rows = append(rows, entRow{Entity: Entity{Index: idx, Class: "unknown"}})
-		}
-		r := &rows[i]
+	t := newTableRows(16, func(idx int) entRow { return entRow{Entity: Entity{Index: idx, Class: "unknown"}} })
+	eachRow(pdus, oidEntPhysicalEntry, func(c, idx int, p gosnmp.SnmpPDU) {
+		r := t.at(idx)
 		switch c {
 		case entPhysicalDescr:
 			r.Descr = pduString(p)
@@ -363,7 +337,8 @@ func decodeEntities(pdus []gosnmp.SnmpPDU) (ents []Entity, model, serial, firmwa
 		case entPhysicalModelName:
 			r.Model = pduString(p)
 		}
-	}
+	})
+	rows := t.rows
 	slices.SortFunc(rows, func(a, b entRow) int { return a.Index - b.Index })
 	ents = make([]Entity, 0, len(rows))
 	for _, r := range rows {
@@ -488,27 +463,9 @@ func decodeStorage(pdus []gosnmp.SnmpPDU) []Memory {
 		typ, descr        string
 		units, size, used uint64
 	}
-	var rows []st
-	pos := map[int]int{}
-	for _, p := range pdus {
-		if absent(p) {
-			continue
-		}
-		c, index, ok := splitColumn(p.Name, oidHrStorageEntry)
-		if !ok {
-			continue
-		}
-		idx, ok := parseIndex1(index)
-		if !ok {
-			continue
-		}
-		i, seen := pos[idx]
-		if !seen {
-			i = len(rows)
-			pos[idx] = i
-			rows = append(rows, st{idx: idx})
-		}
-		r := &rows[i]
+	t := newTableRows(8, func(idx int) st { return st{idx: idx} })
+	eachRow(pdus, oidHrStorageEntry, func(c, idx int, p gosnmp.SnmpPDU) {
+		r := t.at(idx)
 		switch c {
 		case hrStorageType:
 			if s, isStr := p.Value.(string); isStr {
@@ -523,7 +480,8 @@ func decodeStorage(pdus []gosnmp.SnmpPDU) []Memory {
 		case hrStorageUsed:
 			r.used, _ = pduUint(p)
 		}
-	}
+	})
+	rows := t.rows
 	slices.SortFunc(rows, func(a, b st) int { return a.idx - b.idx })
 	out := make([]Memory, 0, 4)
 	var sizes []uint64 // raw RAM size per out entry, to pair buffers with their RAM
@@ -659,27 +617,9 @@ func decodeSensors(pdus []gosnmp.SnmpPDU, ents []Entity) []Sensor {
 		value                  int64
 		hasValue               bool
 	}
-	var rows []sn
-	pos := map[int]int{}
-	for _, p := range pdus {
-		if absent(p) {
-			continue
-		}
-		c, index, ok := splitColumn(p.Name, oidEntPhySensorEntry)
-		if !ok {
-			continue
-		}
-		idx, ok := parseIndex1(index)
-		if !ok {
-			continue
-		}
-		i, seen := pos[idx]
-		if !seen {
-			i = len(rows)
-			pos[idx] = i
-			rows = append(rows, sn{idx: idx, scale: 9})
-		}
-		r := &rows[i]
+	t := newTableRows(8, func(idx int) sn { return sn{idx: idx, scale: 9} })
+	eachRow(pdus, oidEntPhySensorEntry, func(c, idx int, p gosnmp.SnmpPDU) {
+		r := t.at(idx)
 		n, _ := pduInt(p)
 		switch c {
 		case entPhySensorType:
@@ -693,7 +633,8 @@ func decodeSensors(pdus []gosnmp.SnmpPDU, ents []Entity) []Sensor {
 		case entPhySensorOperStatus:
 			r.stat = int(n)
 		}
-	}
+	})
+	rows := t.rows
 	slices.SortFunc(rows, func(a, b sn) int { return a.idx - b.idx })
 	names := make(map[int]string, len(ents))
 	for _, e := range ents {
@@ -1058,4 +999,45 @@ func decodeCDP(pdus []gosnmp.SnmpPDU, ifaces []Interface) []Neighbor {
 		out = append(out, n)
 	}
 	return out
+}
+
+// tableRows gathers a table's rows by their single integer index, in the
+// order first seen, so the decoders need no per-row map lookups by OID.
+type tableRows[T any] struct {
+	rows  []T
+	pos   map[int]int
+	fresh func(idx int) T
+}
+
+func newTableRows[T any](n int, fresh func(idx int) T) *tableRows[T] {
+	return &tableRows[T]{rows: make([]T, 0, n), pos: make(map[int]int, n), fresh: fresh}
+}
+
+// at returns the row of idx, creating it; the pointer is valid until the
+// next call.
+func (t *tableRows[T]) at(idx int) *T {
+	i, ok := t.pos[idx]
+	if !ok {
+		i = len(t.rows)
+		t.pos[idx] = i
+		t.rows = append(t.rows, t.fresh(idx))
+	}
+	return &t.rows[i]
+}
+
+// eachRow calls fn for every present varbind of a table entry with a single
+// integer index, with its column number.
+func eachRow(pdus []gosnmp.SnmpPDU, entry string, fn func(col, idx int, p gosnmp.SnmpPDU)) {
+	for _, p := range pdus {
+		if absent(p) {
+			continue
+		}
+		c, index, ok := splitColumn(p.Name, entry)
+		if !ok {
+			continue
+		}
+		if idx, ok := parseIndex1(index); ok {
+			fn(c, idx, p)
+		}
+	}
 }
