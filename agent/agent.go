@@ -198,7 +198,7 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		export.NewCollector(a), a.metrics, &ticketMetrics{a: a}, &trapMetrics{a: a}, &kpiMetrics{a: a})
+		export.NewCollector(a), a.metrics, &ticketMetrics{a: a}, &trapMetrics{a: a}, &kpiMetrics{a: a}, &pollTopologyMetrics{a: a})
 	if a.influx != nil {
 		reg.MustRegister(a.influx)
 		if err := a.influx.Check(ctx); err != nil {

@@ -290,7 +290,22 @@ func TestMetricsLint(t *testing.T) {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		body = string(b)
-		return strings.Count(body, "nocagent_device_up{") == 10 && strings.Contains(body, "nocagent_interface_in_octets_total{")
+		return strings.Count(body, "nocagent_device_up{") == 10 && strings.Contains(body, "nocagent_interface_in_octets_total{") &&
+			strings.Contains(body, "nocagent_topology_link_up{")
+	})
+	// A silent device is counted as a timeout.
+	if err := h.sim.InjectFault("globex-fw-1", snmpsim.Fault{Kind: "down"}); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually(10*time.Second, "a timeout in nocagent_snmp_errors_total", func() bool {
+		resp, err := http.Get("http://" + h.addr + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		body = string(b)
+		return strings.Contains(body, `nocagent_snmp_errors_total{kind="timeout"}`)
 	})
 	cmd := exec.Command(promtool, "check", "metrics")
 	cmd.Stdin = strings.NewReader(body)
@@ -298,7 +313,9 @@ func TestMetricsLint(t *testing.T) {
 	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
 		t.Fatalf("promtool check metrics: %v\n%s", err, out)
 	}
-	for _, want := range []string{`nocagent_device_info{customer="acme",device="acme-core-1"`, "nocagent_polls_total{", "nocagent_cpu_usage_percent{", "nocagent_memory_used_bytes{"} {
+	for _, want := range []string{`nocagent_device_info{customer="acme",device="acme-core-1"`, "nocagent_polls_total{", "nocagent_cpu_usage_percent{",
+		"nocagent_memory_used_bytes{", `nocagent_poll_overruns_total{device="acme-acc-1"} 0`,
+		`nocagent_topology_link_up{device="acme-acc-1",interface="Gi1/0/1",neighbor="acme-dist-1"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}

@@ -18,6 +18,7 @@ type selfMetrics struct {
 	pollDuration prometheus.Histogram
 	ruleEval     prometheus.Histogram
 	trapsDropped prometheus.Counter
+	snmpErrors   *prometheus.CounterVec
 }
 
 func newSelfMetrics() *selfMetrics {
@@ -33,6 +34,9 @@ func newSelfMetrics() *selfMetrics {
 			Name: "nocagent_rule_evaluation_seconds", Help: "Time to evaluate all rules on one snapshot.",
 			Buckets: []float64{.00001, .0001, .0005, .001, .005, .01, .05, .1},
 		}),
+		snmpErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nocagent_snmp_errors_total", Help: "Poll errors by kind: timeout, authentication, privacy, engine, unreachable, loop, too_big, other.",
+		}, []string{"kind"}),
 		trapsDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "nocagent_traps_dropped_total", Help: "Traps accepted but dropped because the event queue was full.",
 		}),
@@ -48,6 +52,9 @@ func (m *selfMetrics) observePoll(s *collector.Snapshot) {
 		result = "partial"
 	}
 	m.polls.WithLabelValues(result).Inc()
+	for _, e := range s.Errors {
+		m.snmpErrors.WithLabelValues(collector.ErrorKind(e)).Inc()
+	}
 	m.pollDuration.Observe(s.PollDuration.Seconds())
 }
 
@@ -56,6 +63,7 @@ func (m *selfMetrics) Describe(ch chan<- *prometheus.Desc) {
 	m.pollDuration.Describe(ch)
 	m.ruleEval.Describe(ch)
 	m.trapsDropped.Describe(ch)
+	m.snmpErrors.Describe(ch)
 }
 
 func (m *selfMetrics) Collect(ch chan<- prometheus.Metric) {
@@ -63,6 +71,7 @@ func (m *selfMetrics) Collect(ch chan<- prometheus.Metric) {
 	m.pollDuration.Collect(ch)
 	m.ruleEval.Collect(ch)
 	m.trapsDropped.Collect(ch)
+	m.snmpErrors.Collect(ch)
 }
 
 // ticketMetrics reads open tickets and the notification backlog from the
@@ -130,6 +139,58 @@ func (t *ticketMetrics) Collect(ch chan<- prometheus.Metric) {
 	for sev, n := range bySev {
 		ch <- prometheus.MustNewConstMetric(alertsDesc, prometheus.GaugeValue, float64(n), sev)
 	}
+}
+
+var (
+	overrunsDesc = prometheus.NewDesc("nocagent_poll_overruns_total",
+		"Polls skipped because the device's previous poll was still queued or running (the device is slower than its interval).", []string{"device"}, nil)
+	linkUpDesc = prometheus.NewDesc("nocagent_topology_link_up",
+		"1 if both ends of an LLDP/CDP link between inventory devices report the port up.",
+		[]string{"device", "interface", "neighbor", "neighbor_interface"}, nil)
+)
+
+// pollTopologyMetrics exports poll overruns per device and the state of
+// every learned link.
+type pollTopologyMetrics struct{ a *Agent }
+
+func (p *pollTopologyMetrics) Describe(ch chan<- *prometheus.Desc) {
+	ch <- overrunsDesc
+	ch <- linkUpDesc
+}
+
+func (p *pollTopologyMetrics) Collect(ch chan<- prometheus.Metric) {
+	for _, st := range p.a.sched.Stats() {
+		ch <- prometheus.MustNewConstMetric(overrunsDesc, prometheus.CounterValue, float64(st.Overruns), st.Device)
+	}
+	p.a.mu.RLock()
+	defer p.a.mu.RUnlock()
+	operUp := func(dev, port string) bool {
+		s := p.a.latest[dev]
+		if s == nil || !s.Reachable {
+			return false
+		}
+		for _, it := range s.Interfaces {
+			if it.Name == port || it.Descr == port {
+				return it.OperStatus == "up"
+			}
+		}
+		return false
+	}
+	for _, d := range p.a.cfg.Devices {
+		for _, l := range p.a.graph.Links(d.Name) {
+			if l.A > l.B {
+				continue // each link once, from its lower-named end
+			}
+			ch <- prometheus.MustNewConstMetric(linkUpDesc, prometheus.GaugeValue, b2f(operUp(l.A, l.APort) && operUp(l.B, l.BPort)), l.A, l.APort, l.B, l.BPort)
+		}
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // ExportDevices implements export.Source.
