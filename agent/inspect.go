@@ -5,14 +5,17 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 
 	"github.com/nocagent/nocagent/collector"
+	"github.com/nocagent/nocagent/inventory"
 	"github.com/nocagent/nocagent/plugins"
 	"github.com/nocagent/nocagent/plugins/builtin"
 	"github.com/nocagent/nocagent/plugins/inspection"
+	"github.com/nocagent/nocagent/plugins/remediation"
 	"github.com/nocagent/nocagent/reports"
 	"github.com/nocagent/nocagent/rules"
 	"github.com/nocagent/nocagent/ticketing"
@@ -24,7 +27,18 @@ import (
 // rendered as an HTML report; findings of major severity or worse become
 // tickets.
 func (a *Agent) startPlugins(ctx context.Context, dataDir string) error {
-	h, err := plugins.NewHost(ctx, plugins.HostConfig{Builtins: builtin.All(), Logger: a.log, Now: a.now})
+	hc := plugins.HostConfig{Builtins: builtin.All(), Logger: a.log, Now: a.now, Configs: map[string][]byte{}}
+	if p := a.cfg.Plugins; p != nil {
+		hc.Dir = p.Dir
+		for name, path := range p.ConfigFiles {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return fmt.Errorf("plugin %s configuration: %w", name, err)
+			}
+			hc.Configs[name] = b
+		}
+	}
+	h, err := plugins.NewHost(ctx, hc)
 	if err != nil {
 		// A rejected external plugin is listed with its reason; the agent
 		// goes on with the rest.
@@ -34,7 +48,7 @@ func (a *Agent) startPlugins(ctx context.Context, dataDir string) error {
 	dir := filepath.Join(dataDir, "inspections")
 	a.inspectionDir = dir
 	s, err := inspection.NewScheduler(inspection.Config{
-		Contracts: inspection.ContractsFromInventory(a.cfg),
+		Contracts: contracts(a.cfg),
 		Targets:   func() []inspection.Target { return inspection.TargetsFromInventory(a.cfg) },
 		Snapshot: func(_ context.Context, t inspection.Target) (*collector.Snapshot, error) {
 			a.mu.RLock()
@@ -178,4 +192,41 @@ func (a *Agent) pluginRoutes(mux *http.ServeMux) {
 		}
 		writeError(w, http.StatusNotFound, "not_found", "report "+quote(strings.TrimSpace(id))+" not found")
 	})
+}
+
+// contracts are the configured contracts, plus a monthly one for each
+// customer with a contract id and no entry of its own.
+func contracts(cfg *inventory.Config) []inspection.Contract {
+	var out []inspection.Contract
+	have := map[string]bool{}
+	for _, c := range cfg.Contracts {
+		have[c.ID] = true
+		out = append(out, inspection.Contract{ID: c.ID, Customer: c.Customer, Schedule: c.Schedule,
+			Scope:      inspection.Scope{Sites: c.Scope.Sites, Tags: c.Scope.Tags, Devices: c.Scope.Devices},
+			Recipients: c.Recipients, Language: c.Language, Inspectors: c.Inspectors})
+	}
+	for _, c := range inspection.ContractsFromInventory(cfg) {
+		if !have[c.ID] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// policy is the configured remediation policy, or the default.
+func policy(cfg *inventory.Config) remediation.Policy {
+	p := cfg.Remediation
+	if p == nil {
+		return defaultPolicy
+	}
+	out := remediation.Policy{DryRun: p.DryRun, Default: remediation.Mode(p.Default),
+		MaxPerDevicePerHour: p.MaxPerDevicePerHour, MaxPerHour: p.MaxPerHour}
+	for _, r := range p.Rules {
+		rule := remediation.Rule{Rule: r.Rule, Category: r.Category, Action: r.Action, Mode: remediation.Mode(r.Mode)}
+		for _, ap := range r.Approvers {
+			rule.Approvers = append(rule.Approvers, remediation.Role(ap))
+		}
+		out.Rules = append(out.Rules, rule)
+	}
+	return out
 }

@@ -222,7 +222,7 @@ func (a *Agent) plan(ctx context.Context, t ticketing.Ticket, plugin, action str
 	}
 	a.rem.seq++
 	id := fmt.Sprintf("REM-%06d", a.rem.seq)
-	d := defaultPolicy.Decide(remediation.Input{Rule: req.Ticket.Rule, Category: t.Category, Action: action, Device: t.Device.Name, DryRun: dryRun}, history, a.now())
+	d := policy(a.cfg).Decide(remediation.Input{Rule: req.Ticket.Rule, Category: t.Category, Action: action, Device: t.Device.Name, DryRun: dryRun}, history, a.now())
 	rec, evs := remediation.New(id, plugin, p, d, a.now())
 	a.rem.byID[id] = &rec
 	a.rem.mu.Unlock()

@@ -5,8 +5,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nocagent/nocagent/inventory"
+	"github.com/nocagent/nocagent/plugins/remediation"
 	"github.com/nocagent/nocagent/rules"
 )
 
@@ -65,5 +67,31 @@ func TestNewSendersEveryKind(t *testing.T) {
 	cfg.Notifiers = []inventory.Notifier{{Name: "wecom", Kind: "wecom", URLFile: filepath.Join(dir, "missing")}}
 	if _, err := newSenders(cfg, nil); err == nil || !strings.Contains(err.Error(), "notifier wecom") {
 		t.Errorf("missing url file: %v", err)
+	}
+}
+
+func TestPolicyAndContractsFromConfig(t *testing.T) {
+	cfg := &inventory.Config{
+		Customers: []inventory.Customer{{ID: "acme", Contract: "A-1"}, {ID: "globex", Contract: "G-1"}},
+		Contracts: []inventory.Contract{{ID: "A-1", Customer: "acme", Schedule: "0 6 * * MON", Language: "zh-CN"}},
+		Remediation: &inventory.RemediationPolicy{Default: "deny", MaxPerHour: 5,
+			Rules: []inventory.RemediationRule{{Category: "link", Action: "bounce-interface", Mode: "auto"}}},
+	}
+	p := policy(cfg)
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if d := p.Decide(remediation.Input{Category: "link", Action: "bounce-interface", Device: "sw1"}, nil, time.Unix(0, 0)); d.Mode != remediation.ModeAuto {
+		t.Errorf("link bounce: %+v", d)
+	}
+	if d := p.Decide(remediation.Input{Category: "hardware", Action: "x", Device: "sw1"}, nil, time.Unix(0, 0)); d.Mode != remediation.ModeDeny {
+		t.Errorf("default: %+v", d)
+	}
+	if d := policy(&inventory.Config{}).Decide(remediation.Input{Category: "link", Action: "bounce-interface"}, nil, time.Unix(0, 0)); d.Mode != remediation.ModeApproval {
+		t.Errorf("no policy configured: %+v, want approval", d)
+	}
+	cs := contracts(cfg)
+	if len(cs) != 2 || cs[0].ID != "A-1" || cs[0].Schedule != "0 6 * * MON" || cs[0].Language != "zh-CN" || cs[1].ID != "G-1" {
+		t.Errorf("contracts = %+v", cs)
 	}
 }

@@ -80,6 +80,14 @@ func Parse(name string, data []byte) (*Config, error) {
 			*p = cfg.ResolvePath(*p)
 		}
 	}
+	if cfg.Plugins != nil {
+		if cfg.Plugins.Dir != "" {
+			cfg.Plugins.Dir = cfg.ResolvePath(cfg.Plugins.Dir)
+		}
+		for k, v := range cfg.Plugins.ConfigFiles {
+			cfg.Plugins.ConfigFiles[k] = cfg.ResolvePath(v)
+		}
+	}
 	if cfg.Influx != nil && cfg.Influx.TokenFile != "" {
 		cfg.Influx.TokenFile = cfg.ResolvePath(cfg.Influx.TokenFile)
 	}

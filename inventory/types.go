@@ -15,6 +15,15 @@ type Config struct {
 	// Rules lists rule files, relative to the config file's directory.
 	Rules     []string   `yaml:"rules,omitempty"`
 	Notifiers []Notifier `yaml:"notifiers,omitempty"`
+	// Plugins: where external plugins are and each plugin's configuration.
+	Plugins *Plugins `yaml:"plugins,omitempty"`
+	// Remediation is the policy for remote remediation; nil = every action
+	// needs an engineer's or manager's approval, at most 3 per device and 30
+	// in all per hour.
+	Remediation *RemediationPolicy `yaml:"remediation,omitempty"`
+	// Contracts with an inspection schedule; a customer with a contract id
+	// and no entry here is inspected monthly.
+	Contracts []Contract `yaml:"contracts,omitempty"`
 	// Priority replaces parts of the default priority matrix.
 	Priority *PriorityMatrix `yaml:"priority,omitempty"`
 	// Influx, when set, also sends every snapshot to an InfluxDB v2 server.
@@ -199,4 +208,57 @@ type PriorityMatrix struct {
 	UnknownRole        string            `yaml:"unknown_role,omitempty"`
 	CriticalDownstream int               `yaml:"critical_downstream,omitempty"`
 	RaiseTiers         []string          `yaml:"raise_tiers,omitempty"`
+}
+
+// Plugins configures the plugin host.
+type Plugins struct {
+	// Dir holds external plugin executables; empty = built-ins only.
+	Dir string `yaml:"dir,omitempty"`
+	// ConfigFiles: plugin name → a JSON file with its configuration (it
+	// may hold secrets, so it stays out of this file).
+	ConfigFiles map[string]string `yaml:"config_files,omitempty"`
+}
+
+// RemediationPolicy decides which remediations run by themselves, which
+// wait for an approval and which never run.
+type RemediationPolicy struct {
+	// DryRun plans every remediation and executes none.
+	DryRun bool `yaml:"dry_run,omitempty"`
+	// Default mode when no rule matches: auto, approval (default) or deny.
+	Default             string            `yaml:"default,omitempty"`
+	MaxPerDevicePerHour int               `yaml:"max_per_device_per_hour,omitempty"`
+	MaxPerHour          int               `yaml:"max_per_hour,omitempty"`
+	Rules               []RemediationRule `yaml:"rules,omitempty"`
+}
+
+// RemediationRule matches a (rule or category, action) pair; empty fields
+// match anything and the first matching rule wins.
+type RemediationRule struct {
+	Rule      string   `yaml:"rule,omitempty"`
+	Category  string   `yaml:"category,omitempty"`
+	Action    string   `yaml:"action,omitempty"`
+	Mode      string   `yaml:"mode"`                // auto | approval | deny
+	Approvers []string `yaml:"approvers,omitempty"` // engineer, manager
+}
+
+// Contract is a customer's service contract with its inspection schedule.
+type Contract struct {
+	ID       string `yaml:"id"`
+	Customer string `yaml:"customer"`
+	// Schedule is a 5-field cron expression or a descriptor (@monthly),
+	// optionally starting with CRON_TZ=Zone.
+	Schedule   string        `yaml:"schedule"`
+	Scope      ContractScope `yaml:"scope,omitempty"`
+	Recipients []string      `yaml:"recipients,omitempty"`
+	Language   string        `yaml:"language,omitempty"` // en | zh-CN
+	// Inspectors to run on each device; empty = the built-in device-health.
+	Inspectors []string `yaml:"inspectors,omitempty"`
+}
+
+// ContractScope narrows a contract to sites, tags or devices of its
+// customer; empty = all of the customer's devices.
+type ContractScope struct {
+	Sites   []string `yaml:"sites,omitempty"`
+	Tags    []string `yaml:"tags,omitempty"`
+	Devices []string `yaml:"devices,omitempty"`
 }

@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"fmt"
+	"github.com/robfig/cron/v3"
 	"net"
 	"net/mail"
 	"net/netip"
@@ -70,6 +71,7 @@ func (c *Config) validate(r *report) {
 	c.validateInflux(r)
 	c.validatePriority(r)
 	c.validateStore(r)
+	c.validatePlugins(r)
 	creds := c.validateCredentials(r)
 	customers := c.validateCustomers(r)
 	sites := c.validateSites(r, customers)
@@ -106,6 +108,59 @@ func (c *Config) validateStore(r *report) {
 	}
 	if u, err := url.Parse(c.Store); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
 		r.add("store", "want a PostgreSQL URL such as postgres://nocagent@db.example.com:5432/nocagent, or nothing for SQLite")
+	}
+}
+
+func (c *Config) validatePlugins(r *report) {
+	if rp := c.Remediation; rp != nil {
+		modes := []string{"auto", "approval", "deny"}
+		if rp.Default != "" && !slices.Contains(modes, rp.Default) {
+			r.add("remediation.default", fmt.Sprintf("mode %q: want auto, approval or deny", rp.Default))
+		}
+		if rp.MaxPerDevicePerHour < 0 || rp.MaxPerHour < 0 {
+			r.add("remediation", "limits must not be negative")
+		}
+		for i, ru := range rp.Rules {
+			p := fmt.Sprintf("remediation.rules[%d]", i)
+			if !slices.Contains(modes, ru.Mode) {
+				r.add(p+".mode", fmt.Sprintf("mode %q: want auto, approval or deny", ru.Mode))
+			}
+			for _, a := range ru.Approvers {
+				if a != "engineer" && a != "manager" {
+					r.add(p+".approvers", fmt.Sprintf("approver %q: want engineer or manager", a))
+				}
+			}
+		}
+	}
+	customers := map[string]bool{}
+	for _, cu := range c.Customers {
+		customers[cu.ID] = true
+	}
+	seen := map[string]string{}
+	for i, ct := range c.Contracts {
+		p := fmt.Sprintf("contracts[%d]", i)
+		checkName(r, p+".id", ct.ID, "contract id", seen)
+		if !customers[ct.Customer] {
+			r.add(p+".customer", fmt.Sprintf("unknown customer %q", ct.Customer))
+		}
+		if ct.Schedule == "" {
+			r.add(p+".schedule", "required: a cron expression such as \"0 6 1 * *\" or @monthly")
+		} else if _, err := cron.ParseStandard(ct.Schedule); err != nil || strings.HasPrefix(ct.Schedule, "@every") {
+			r.add(p+".schedule", fmt.Sprintf("invalid schedule %q: want 5-field cron or @daily/@weekly/@monthly", ct.Schedule))
+		}
+		if ct.Language != "" && ct.Language != "en" && ct.Language != "zh-CN" {
+			r.add(p+".language", fmt.Sprintf("unknown language %q (want en or zh-CN)", ct.Language))
+		}
+		for _, d := range ct.Scope.Devices {
+			if _, ok := c.Device(d); !ok {
+				r.add(p+".scope.devices", fmt.Sprintf("unknown device %q", d))
+			}
+		}
+		for _, st := range ct.Scope.Sites {
+			if _, ok := c.Site(st); !ok {
+				r.add(p+".scope.sites", fmt.Sprintf("unknown site %q", st))
+			}
+		}
 	}
 }
 
