@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"net"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/nocagent/nocagent/collector"
 	"github.com/nocagent/nocagent/collector/snmpsim"
+	"github.com/nocagent/nocagent/internal/testenv"
 	"github.com/nocagent/nocagent/ticketing"
 )
 
@@ -288,6 +290,19 @@ func TestInspectionOnDemand(t *testing.T) {
 		}
 		return false
 	})
+	// The same report as PDF, printed by headless Chromium.
+	testenv.Command(t, "chromium", "chromium")
+	req, _ = http.NewRequest("GET", "http://"+h.addr+res.Report+"?format=pdf", nil)
+	req.Header.Set("Authorization", "Bearer "+h.token)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdf, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !bytes.HasPrefix(pdf, []byte("%PDF-")) {
+		t.Errorf("PDF report: status %d, %d bytes starting %q", resp.StatusCode, len(pdf), pdf[:min(len(pdf), 8)])
+	}
 }
 
 // The whole remediation path: an access port hangs, a ticket opens, the

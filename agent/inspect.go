@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -186,8 +187,15 @@ func (a *Agent) pluginRoutes(mux *http.ServeMux) {
 				writeError(w, http.StatusInternalServerError, "internal", "report rendering failed")
 				return
 			}
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			w.Write(buf.Bytes())
+			switch r.URL.Query().Get("format") {
+			case "", "html":
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				w.Write(buf.Bytes())
+			case "pdf":
+				a.servePDF(w, r, id, buf.Bytes())
+			default:
+				writeError(w, http.StatusBadRequest, "invalid", "format: want html or pdf")
+			}
 			return
 		}
 		writeError(w, http.StatusNotFound, "not_found", "report "+quote(strings.TrimSpace(id))+" not found")
@@ -229,4 +237,35 @@ func policy(cfg *inventory.Config) remediation.Policy {
 		out.Rules = append(out.Rules, rule)
 	}
 	return out
+}
+
+// servePDF prints the report with headless Chromium.
+func (a *Agent) servePDF(w http.ResponseWriter, r *http.Request, id string, html []byte) {
+	dir, err := os.MkdirTemp(a.dataDir, "pdf-")
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "internal", "internal error")
+		return
+	}
+	defer os.RemoveAll(dir)
+	in, out := filepath.Join(dir, id+".html"), filepath.Join(dir, id+".pdf")
+	if err := os.WriteFile(in, html, 0o600); err != nil {
+		writeError(w, http.StatusInternalServerError, "internal", "internal error")
+		return
+	}
+	if err := reports.PDF(r.Context(), in, out); err != nil {
+		if errors.Is(err, reports.ErrNoChromium) {
+			writeError(w, http.StatusNotImplemented, "unavailable", err.Error())
+			return
+		}
+		a.log.Error("report PDF", "report", id, "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "PDF rendering failed")
+		return
+	}
+	pdf, err := os.ReadFile(out)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "internal", "internal error")
+		return
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Write(pdf)
 }
