@@ -299,6 +299,9 @@ func (s *Session) explain(ctx context.Context, err error) error {
 		// gosnmp reports DeadlineExceeded when ctx's deadline, not its own
 		// timeout, ended the wait, which may be a moment before ctx notices.
 		return hint("no answer from %s before the poll deadline (check address, port, community/credentials and ACLs)", s.target)
+	case isTimeout(err) && !s.answered && s.g.ContextName != "" && s.engineKnown():
+		// net-snmp also drops requests for a context it does not serve.
+		return hint("no answer from %s to requests for context %q although it answered SNMPv3 discovery: check context_name, priv_protocol and priv_key of credential %q", s.target, s.g.ContextName, s.cred)
 	case isTimeout(err) && !s.answered && s.g.MsgFlags&gosnmp.AuthPriv == gosnmp.AuthPriv && s.engineKnown():
 		// net-snmp silently drops what it cannot decrypt, after having
 		// answered engine discovery in the clear.

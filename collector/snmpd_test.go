@@ -37,6 +37,16 @@ var (
 const snmpdConf = `rocommunity public 127.0.0.1
 createUser u SHA "authpass123" AES "privpass123"
 rouser u priv
+createUser md5des MD5 "authpass123" DES "privpass123"
+rouser md5des priv
+createUser sha224 SHA-224 "authpass123"
+rouser sha224 auth
+createUser sha256aes256 SHA-256 "authpass123" AES-256 "privpass123"
+rouser sha256aes256 priv
+createUser sha384aes SHA-384 "authpass123" AES "privpass123"
+rouser sha384aes priv
+createUser sha512aes192 SHA-512 "authpass123" AES-192 "privpass123"
+rouser sha512aes192 priv
 override .1.3.6.1.2.1.25.3.3.1.2.196608 integer 42
 `
 
@@ -225,6 +235,51 @@ func TestPollSnmpd(t *testing.T) {
 				t.Errorf("%d interfaces %d memories, v2c saw %d %d", len(snap.Interfaces), len(snap.Memory), len(v2.Interfaces), len(v2.Memory))
 			}
 		})
+	}
+}
+
+// Every USM protocol net-snmp and gosnmp both speak, against the real
+// agent: AES-192/256 here are the Blumenthal key extension net-snmp uses.
+func TestSnmpdV3Protocols(t *testing.T) {
+	addr := startSnmpd(t)
+	tests := []struct{ user, level, auth, priv string }{
+		{"md5des", "authPriv", "MD5", "DES"},
+		{"sha224", "authNoPriv", "SHA224", ""},
+		{"sha256aes256", "authPriv", "SHA256", "AES256"},
+		{"sha384aes", "authPriv", "SHA384", "AES"},
+		{"sha512aes192", "authPriv", "SHA512", "AES192"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.user, func(t *testing.T) {
+			cred := inventory.Credential{Name: tt.user, Version: "3", Username: tt.user, SecurityLevel: tt.level,
+				AuthProtocol: tt.auth, AuthKey: "authpass123", PrivProtocol: tt.priv}
+			if tt.priv != "" {
+				cred.PrivKey = "privpass123"
+			}
+			snap := Poll(testCtx(t), addr, cred, PollOptions{Session: SessionOptions{Timeout: time.Second, Retries: 1}})
+			if !snap.Reachable || len(snap.Errors) != 0 || len(snap.Interfaces) == 0 {
+				t.Fatalf("reachable %v, errors %q, %d interfaces", snap.Reachable, snap.Errors, len(snap.Interfaces))
+			}
+		})
+	}
+}
+
+// A context the agent does not serve gets a hint that names it: the
+// context name really goes out in the request.
+func TestSnmpdUnknownContext(t *testing.T) {
+	addr := startSnmpd(t)
+	c := snmpdV3
+	c.ContextName = "vlan-999"
+	snap := Poll(testCtx(t), addr, c, PollOptions{Session: SessionOptions{Timeout: 500 * time.Millisecond}})
+	if snap.Reachable || len(snap.Errors) != 1 || !strings.Contains(snap.Errors[0], `context "vlan-999"`) {
+		t.Fatalf("reachable %v, errors %q", snap.Reachable, snap.Errors)
+	}
+	if strings.Contains(snap.Errors[0], "privpass123") {
+		t.Error("hint leaks the key")
+	}
+	c.ContextName = ""
+	if snap := Poll(testCtx(t), addr, c, PollOptions{Session: SessionOptions{Timeout: time.Second}}); !snap.Reachable {
+		t.Errorf("default context: %q", snap.Errors)
 	}
 }
 
