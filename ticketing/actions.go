@@ -17,6 +17,16 @@ type ActionInput struct {
 	Cause    string `json:"cause,omitempty"`    // resolve by a person
 	Solution string `json:"solution,omitempty"` // resolve by a person
 	Evidence string `json:"evidence,omitempty"` // resolve by monitoring
+	// mode: the service mode, and for on_site the appointment time.
+	Mode          ServiceMode `json:"mode,omitempty"`
+	AppointmentAt *time.Time  `json:"appointment_at,omitempty"`
+	// arrive: when the engineer arrived, if earlier than now.
+	ArrivedAt *time.Time `json:"arrived_at,omitempty"`
+	// report: what was done on site (required), parts replaced, and the
+	// name of the customer who signed the report (required).
+	Work          string `json:"work,omitempty"`
+	PartsReplaced string `json:"parts_replaced,omitempty"`
+	SignedBy      string `json:"signed_by,omitempty"`
 }
 
 func missing(field, why string) error {
@@ -52,6 +62,12 @@ func eventActor(a Actor) string {
 //     an L2 engineer.
 //   - hold (staff; reason) / resume (staff, customer): waiting for the
 //     customer, which pauses the SLA clocks where the contract allows.
+//   - mode (staff; mode, appointment_at for on_site): remote_guidance,
+//     remote_login or on_site; a new appointment starts a new visit.
+//   - arrive (engineer): on an on-site visit, records the arrival (now or
+//     arrived_at); a new or acknowledged ticket is then in progress.
+//   - report (engineer; work, signed_by, optional parts_replaced): the
+//     visit's service report, after the arrival, also once resolved.
 //   - resolve: a person needs cause and solution, monitoring needs evidence.
 //   - verify (monitoring, staff): resolved → verified, refused while any
 //     symptom still fires.
@@ -164,6 +180,12 @@ func (s *Service) apply(ctx context.Context, tx Tx, now time.Time, a Actor, act 
 		}
 		t.WaitingCustomer = false
 		c.event(now, who, KindResumed, "waiting_customer", "", in.Note)
+	case ActMode:
+		return s.setMode(now, who, in, c)
+	case ActArrive:
+		return s.arrive(now, who, in, c)
+	case ActReport:
+		return s.report(now, who, in, c)
 	case ActResolve:
 		return s.resolve(now, a, in, c)
 	case ActVerify:

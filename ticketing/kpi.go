@@ -13,6 +13,9 @@ type KPIFilter struct {
 	Customer string
 	Contract string
 	From, To time.Time
+	// Devices is how many devices the customer (or contract, or everyone
+	// when neither is set) has; 0 means unknown and leaves Availability nil.
+	Devices int
 }
 
 // KPIReport is the service performance for one customer/contract and period.
@@ -35,9 +38,16 @@ type KPIReport struct {
 	// ResolutionCompliance: resolved within target / resolved or breached.
 	ResolutionCompliance *float64 `json:"resolution_compliance"`
 	// RepairTimeliness: resolved within target / all tickets of the period.
-	RepairTimeliness *float64               `json:"repair_timeliness"`
-	ByCategory       map[string]CategoryKPI `json:"by_category"`
-	Satisfaction     SatisfactionKPI        `json:"satisfaction"`
+	RepairTimeliness *float64 `json:"repair_timeliness"`
+	// Availability is 1 - DowntimeSeconds / (devices × period), from the
+	// availability-category tickets; nil when the number of devices is
+	// unknown or the period has not begun.
+	Availability *float64 `json:"availability"`
+	// DowntimeSeconds is the devices' downtime in the period, overlapping
+	// outages of one device counted once.
+	DowntimeSeconds float64                `json:"downtime_seconds"`
+	ByCategory      map[string]CategoryKPI `json:"by_category"`
+	Satisfaction    SatisfactionKPI        `json:"satisfaction"`
 }
 
 // CategoryKPI is the fault count and total fault duration of one category.
@@ -69,6 +79,9 @@ func (s *Service) KPIs(ctx context.Context, a Actor, f KPIFilter) (KPIReport, er
 		}
 		f.Customer = a.Customer
 	}
+	if f.Devices < 0 {
+		return KPIReport{}, Errorf(EINVALID, "invalid number of devices %d: want 0 (unknown) or more", f.Devices)
+	}
 	now := s.now().UTC()
 	if f.To.IsZero() {
 		f.To = now
@@ -97,6 +110,14 @@ func (s *Service) KPIs(ctx context.Context, a Actor, f KPIFilter) (KPIReport, er
 	r := kpis(kept, now)
 	r.Customer, r.Contract, r.From, r.To = f.Customer, f.Contract, f.From, f.To
 	r.Satisfaction = satisfaction(svs)
+	// An outage that began before the period still counts for the part
+	// inside it, so this reads further back than the tickets opened in it.
+	down, err := s.store.ListTickets(ctx, Filter{Affecting: f.Customer, OpenedFrom: f.From.Add(-availabilityLookback),
+		OpenedTo: f.To, WithTimeline: true, Limit: maxReportTickets})
+	if err != nil {
+		return KPIReport{}, fmt.Errorf("kpis for %q: availability: %w", f.Customer, err)
+	}
+	r.DowntimeSeconds, r.Availability = availability(down, f, now)
 	return r, nil
 }
 
@@ -226,6 +247,7 @@ func (r KPIReport) Samples() []KPISample {
 		{"nocagent_service_resolution_compliance_ratio", "Resolutions within target / measured resolutions.", r.ResolutionCompliance},
 		{"nocagent_service_repair_timeliness_ratio", "Repaired within target / all tickets.", r.RepairTimeliness},
 		{"nocagent_service_satisfaction_ratio", "Satisfied or very satisfied / survey responses.", r.Satisfaction.Score},
+		{"nocagent_service_availability_ratio", "1 - device downtime / (devices × period), from availability tickets.", r.Availability},
 	} {
 		if x.v != nil {
 			out = append(out, KPISample{x.name, x.help, base, *x.v})
@@ -246,4 +268,171 @@ func (r KPIReport) Samples() []KPISample {
 		out = append(out, KPISample{"nocagent_service_survey_responses", "Survey responses by rating.", with("rating", string(rt)), float64(r.Satisfaction.Counts[rt])})
 	}
 	return out
+}
+
+// CategoryAvailability is the ticket category whose tickets are outages.
+const CategoryAvailability = "availability"
+
+// availabilityLookback bounds how long before a report's period an outage
+// still counted in it may have begun: longer outages would have been
+// escalated to the top long before, and the bound keeps the scan small.
+const availabilityLookback = 90 * 24 * time.Hour
+
+// span is one stretch of downtime.
+type span struct{ from, to time.Time }
+
+// outages returns when t's device was down, at now: from the opening (or a
+// reopening by monitoring, the fault returning) until monitoring resolved
+// it. When a person resolved it while the fault still fired, the outage
+// lasts until monitoring saw its symptoms clear; a ticket with nothing to
+// monitor ends at the person's resolution.
+func outages(t Ticket, now time.Time) []span {
+	var (
+		out  []span
+		from *time.Time
+	)
+	end := func(at time.Time) {
+		if from != nil && at.After(*from) {
+			out = append(out, span{*from, at})
+		}
+		from = nil
+	}
+	for _, ev := range t.Timeline {
+		switch {
+		case ev.Kind == KindOpened || (ev.Kind == KindReopened && ev.Actor == ActorMonitoring):
+			if from == nil {
+				at := ev.At
+				from = &at
+			}
+		case ev.Kind == KindResolved && from != nil:
+			if ev.Actor == ActorMonitoring {
+				end(ev.At)
+				continue
+			}
+			at, ok := symptomsClearedAt(t, *from, ev.At)
+			if !ok {
+				continue // still firing: the outage goes on
+			}
+			end(at)
+		}
+	}
+	if from != nil {
+		end(now)
+	}
+	return out
+}
+
+// symptomsClearedAt is when the last of t's symptoms that fired in
+// [from, resolved] cleared, or resolved when there were none; false while
+// one still fires.
+func symptomsClearedAt(t Ticket, from, resolved time.Time) (time.Time, bool) {
+	at := resolved
+	for _, e := range t.Evidence {
+		if e.At.After(resolved) || (e.ClearedAt != nil && e.ClearedAt.Before(from)) {
+			continue
+		}
+		if e.Firing || e.ClearedAt == nil {
+			return time.Time{}, false
+		}
+		if e.ClearedAt.After(at) {
+			at = *e.ClearedAt
+		}
+	}
+	return at, true
+}
+
+// availability computes the downtime in f's period of the devices f covers,
+// from the availability-category tickets ts (cancelled ones and follow-up
+// tasks are no outages), and the availability ratio when f.Devices is known.
+// Devices cut off behind a ticket's device were down too, from when they
+// were attached until they recovered or the outage ended; they carry no
+// contract, so a report by contract counts only the tickets' own devices.
+func availability(ts []Ticket, f KPIFilter, now time.Time) (float64, *float64) {
+	to := f.To
+	if now.Before(to) {
+		to = now
+	}
+	if !to.After(f.From) {
+		return 0, nil
+	}
+	perDevice := map[string][]span{}
+	add := func(dev string, iv span) {
+		if iv.from.Before(f.From) {
+			iv.from = f.From
+		}
+		if iv.to.After(to) {
+			iv.to = to
+		}
+		if iv.to.After(iv.from) {
+			perDevice[dev] = append(perDevice[dev], iv)
+		}
+	}
+	covers := func(customer string) bool { return f.Customer == "" || customer == f.Customer }
+	for _, t := range ts {
+		if t.Category != CategoryAvailability || t.State == StateCancelled || t.ParentID != "" {
+			continue
+		}
+		if f.Contract != "" && t.Device.Contract != f.Contract {
+			continue
+		}
+		for _, iv := range outages(t, now) {
+			if covers(t.Device.Customer) {
+				add(t.Device.Name, iv)
+			}
+			if f.Contract != "" {
+				continue
+			}
+			for _, d := range t.ImpactedDevices {
+				if !covers(d.Customer) {
+					continue
+				}
+				cut := span{iv.from, iv.to}
+				if d.AddedAt.After(cut.from) {
+					cut.from = d.AddedAt
+				}
+				if d.RecoveredAt != nil && d.RecoveredAt.Before(cut.to) {
+					cut.to = *d.RecoveredAt
+				}
+				add(d.Name, cut)
+			}
+		}
+	}
+	var down time.Duration
+	for _, ivs := range perDevice {
+		down += merged(ivs)
+	}
+	if f.Devices <= 0 {
+		return down.Seconds(), nil
+	}
+	total := time.Duration(f.Devices) * to.Sub(f.From)
+	v := 1 - float64(down)/float64(total)
+	v = max(0, min(1, v)) // more devices down than were declared
+	return down.Seconds(), &v
+}
+
+// merged returns the length of the union of ivs.
+func merged(ivs []span) time.Duration {
+	sort.Slice(ivs, func(i, j int) bool { return ivs[i].from.Before(ivs[j].from) })
+	var (
+		sum time.Duration
+		cur span
+		has bool
+	)
+	for _, iv := range ivs {
+		switch {
+		case !has:
+			cur, has = iv, true
+		case !iv.from.After(cur.to):
+			if iv.to.After(cur.to) {
+				cur.to = iv.to
+			}
+		default:
+			sum += cur.to.Sub(cur.from)
+			cur = iv
+		}
+	}
+	if has {
+		sum += cur.to.Sub(cur.from)
+	}
+	return sum
 }

@@ -91,11 +91,14 @@ const (
 	ActReopen   Action = "reopen"
 	ActHold     Action = "hold"   // waiting for the customer: pauses SLA clocks where the contract allows
 	ActResume   Action = "resume" // no longer waiting
+	ActMode     Action = "mode"   // how the ticket is worked: remote guidance, remote login or on site
+	ActArrive   Action = "arrive" // the engineer arrived on site
+	ActReport   Action = "report" // the on-site service report
 )
 
 // Actions lists every action in lifecycle order.
-var Actions = []Action{ActAck, ActAssign, ActNote, ActEscalate, ActHold, ActResume, ActResolve,
-	ActVerify, ActConfirm, ActClose, ActCancel, ActReopen}
+var Actions = []Action{ActAck, ActAssign, ActNote, ActEscalate, ActHold, ActResume, ActMode, ActArrive,
+	ActReport, ActResolve, ActVerify, ActConfirm, ActClose, ActCancel, ActReopen}
 
 // rule says who may take an action and from which states.
 type rule struct {
@@ -115,12 +118,17 @@ var rules = map[Action]rule{
 	ActEscalate: {[]Role{RoleEngineer, RoleManager, RoleAdmin}, openStates},
 	ActHold:     {[]Role{RoleEngineer, RoleManager, RoleAdmin}, openStates},
 	ActResume:   {[]Role{RoleEngineer, RoleManager, RoleAdmin, RoleCustomer}, openStates},
-	ActResolve:  {[]Role{RoleEngineer, RoleManager, RoleAdmin, RoleMonitoring}, openStates},
-	ActVerify:   {[]Role{RoleMonitoring, RoleEngineer, RoleManager, RoleAdmin}, []State{StateResolved}},
-	ActConfirm:  {[]Role{RoleCustomer, RoleManager, RoleAdmin}, []State{StateVerified}},
-	ActClose:    {[]Role{RoleManager, RoleAdmin}, []State{StateVerified, StateConfirmed}},
-	ActCancel:   {[]Role{RoleManager, RoleAdmin}, []State{StateNew, StateAcknowledged, StateInProgress, StateResolved, StateVerified, StateConfirmed}},
-	ActReopen:   {[]Role{RoleCustomer, RoleEngineer, RoleManager, RoleAdmin, RoleMonitoring}, []State{StateResolved, StateVerified, StateConfirmed}},
+	ActMode:     {[]Role{RoleEngineer, RoleManager, RoleAdmin}, openStates},
+	// Only the engineer on site can say they arrived and what they did; a
+	// report may follow the resolution.
+	ActArrive:  {[]Role{RoleEngineer}, openStates},
+	ActReport:  {[]Role{RoleEngineer}, []State{StateNew, StateAcknowledged, StateInProgress, StateResolved}},
+	ActResolve: {[]Role{RoleEngineer, RoleManager, RoleAdmin, RoleMonitoring}, openStates},
+	ActVerify:  {[]Role{RoleMonitoring, RoleEngineer, RoleManager, RoleAdmin}, []State{StateResolved}},
+	ActConfirm: {[]Role{RoleCustomer, RoleManager, RoleAdmin}, []State{StateVerified}},
+	ActClose:   {[]Role{RoleManager, RoleAdmin}, []State{StateVerified, StateConfirmed}},
+	ActCancel:  {[]Role{RoleManager, RoleAdmin}, []State{StateNew, StateAcknowledged, StateInProgress, StateResolved, StateVerified, StateConfirmed}},
+	ActReopen:  {[]Role{RoleCustomer, RoleEngineer, RoleManager, RoleAdmin, RoleMonitoring}, []State{StateResolved, StateVerified, StateConfirmed}},
 }
 
 // check returns EFORBIDDEN when a's role may not take act, and ECONFLICT

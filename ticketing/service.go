@@ -30,6 +30,13 @@ type Options struct {
 	// Devices, if set, looks up a device's context by name for manual
 	// tickets, so they carry the same serial, site and contract as auto ones.
 	Devices func(name string) (DeviceContext, bool)
+	// ConfirmSecret signs customer confirmation links (HMAC-SHA256); empty
+	// disables them. Keep it secret and stable: changing it invalidates
+	// every link sent.
+	ConfirmSecret []byte
+	// ConfirmTTL is how long a confirmation link is valid; default
+	// DefaultConfirmTTL.
+	ConfirmTTL time.Duration
 }
 
 // Service runs the ticket lifecycle on top of a Store.
@@ -42,6 +49,9 @@ type Service struct {
 	prefix  string
 	proc    *process
 	devices func(name string) (DeviceContext, bool)
+
+	confirmSecret []byte
+	confirmTTL    time.Duration
 }
 
 // NewService returns a Service storing tickets in store. It panics if
@@ -70,6 +80,12 @@ func New(store Store, opts Options) (*Service, error) {
 		prefix:  opts.IDPrefix,
 		proc:    proc,
 		devices: opts.Devices,
+
+		confirmSecret: append([]byte(nil), opts.ConfirmSecret...),
+		confirmTTL:    opts.ConfirmTTL,
+	}
+	if s.confirmTTL <= 0 {
+		s.confirmTTL = DefaultConfirmTTL
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -474,6 +490,7 @@ func (s *Service) write(ctx context.Context, tx Tx, now time.Time, c *change) (T
 		}
 	}
 	*t = withImpact(*t)
+	t.Service = serviceOf(*t)
 	if err := tx.AppendEvents(ctx, t.ID, c.events); err != nil {
 		return Ticket{}, err
 	}
@@ -502,8 +519,14 @@ func (s *Service) notices(t Ticket, evs []Event, to map[int][]string, now time.T
 			continue
 		}
 		id := EventID(t.ID, ev.Seq)
-		payload, err := json.Marshal(Notice{Event: ev.Kind, EventID: id, At: ev.At, Actor: ev.Actor,
-			Note: ev.Note, Recipients: to[ev.Seq], Ticket: snapshot})
+		n := Notice{Event: ev.Kind, EventID: id, At: ev.At, Actor: ev.Actor,
+			Note: ev.Note, Recipients: to[ev.Seq], Ticket: snapshot}
+		if ev.Kind == KindResolved && t.Device.Customer != "" {
+			if tok, _ := s.confirmToken(t.ID, now); tok != "" {
+				n.ConfirmURL = ConfirmPathPrefix + tok
+			}
+		}
+		payload, err := json.Marshal(n)
 		if err != nil {
 			return nil, fmt.Errorf("encode notice %s: %w", id, err)
 		}
@@ -549,6 +572,7 @@ func (s *Service) decorate(t Ticket, now time.Time) Ticket {
 	t = withImpact(t)
 	if len(t.Timeline) > 0 {
 		t.SLA = s.proc.slaStatus(t, now)
+		t.Service = serviceOf(t)
 	}
 	return t
 }

@@ -55,7 +55,7 @@ type replayed struct {
 	repairStop       *time.Time
 	waiting          bool
 	state            State
-	lastProgress     time.Time // last sign of work: (re)open, state change, staff note, hold, resume
+	lastProgress     time.Time // last sign of work: (re)open, state change, staff note, hold, resume, service mode, arrival, report
 }
 
 func replay(t Ticket, pause bool, now time.Time) replayed {
@@ -114,7 +114,8 @@ func replay(t Ticket, pause bool, now time.Time) replayed {
 			// before the customer was asked.
 			waiting = false
 			r.lastProgress = ev.At
-		case ev.Kind == KindNote && !isCustomerActor(ev.Actor):
+		case ev.Kind == KindNote && !isCustomerActor(ev.Actor),
+			ev.Kind == KindServiceMode, ev.Kind == KindArrived, ev.Kind == KindServiceReport:
 			r.lastProgress = ev.At
 		}
 	}

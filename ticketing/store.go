@@ -147,4 +147,8 @@ type Notice struct {
 	// "manager:bob"); empty means whoever the channel reaches.
 	Recipients []string `json:"recipients,omitempty"`
 	Ticket     Ticket   `json:"ticket"` // without timeline, with its SLA position
+	// ConfirmURL, on a resolution notice to a ticket with a customer when
+	// confirmation links are configured, is the path (ConfirmPathPrefix +
+	// token) at which the customer confirms; prefix the public base URL.
+	ConfirmURL string `json:"confirm_url,omitempty"`
 }

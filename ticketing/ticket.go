@@ -191,6 +191,9 @@ type Ticket struct {
 	ParentID  string     `json:"parent_id,omitempty"`  // the ticket a follow-up task is about
 	ProblemID string     `json:"problem_id,omitempty"` // the problem record it belongs to
 	Intake    *Intake    `json:"intake,omitempty"`     // manual tickets: what the caller told us
+	// Service is how the ticket is worked (mode, on-site visit), replayed
+	// from the timeline when read; nil until a mode is set.
+	Service *ServiceInfo `json:"service,omitempty"`
 	// ImpactedDevices are the devices cut off behind Device, sorted by name,
 	// recovered ones included (marked). Never null.
 	ImpactedDevices []ImpactedDevice `json:"impacted_devices"`

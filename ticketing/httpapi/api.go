@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +29,8 @@ type Service interface {
 	SearchKB(ctx context.Context, a ticketing.Actor, q string, limit int) ([]ticketing.Suggestion, error)
 	Similar(ctx context.Context, a ticketing.Actor, id string, limit int) ([]ticketing.Suggestion, error)
 	KPIs(ctx context.Context, a ticketing.Actor, f ticketing.KPIFilter) (ticketing.KPIReport, error)
+	ConfirmView(ctx context.Context, token string) (ticketing.ConfirmSummary, error)
+	ConfirmByToken(ctx context.Context, token, note string) (ticketing.ConfirmSummary, error)
 }
 
 var _ Service = (*ticketing.Service)(nil)
@@ -35,24 +39,34 @@ var _ Service = (*ticketing.Service)(nil)
 type Options struct {
 	Tokens *Tokens      // nil: every request answers 401
 	Logger *slog.Logger // default slog.Default()
+	// DeviceCount, if set, returns how many devices a customer (and
+	// contract; "" for all) has, so GET /api/v1/kpis reports availability.
+	DeviceCount func(customer, contract string) int
 }
 
 // maxBody bounds a request body.
 const maxBody = 1 << 20
 
-// New returns the authenticated API. Every route needs a bearer token
-// (Authorization: Bearer <token>); without a valid one it answers 401.
+// New returns the authenticated API. Every route but the confirmation link
+// and the OpenAPI document needs a bearer token (Authorization: Bearer
+// <token>); without a valid one it answers 401.
 //
 //	GET  /api/v1/me                               the caller's actor
 //	GET  /api/v1/tickets                          ?state= &priority= &customer= &affecting= &device= &assignee= &open=true &limit=
 //	POST /api/v1/tickets                          manual intake (ticketing.ManualInput)
 //	GET  /api/v1/tickets/{id}                     with timeline and SLA
-//	POST /api/v1/tickets/{id}/actions/{action}    ack assign note escalate hold resume resolve verify confirm close cancel reopen (ticketing.ActionInput)
+//	POST /api/v1/tickets/{id}/actions/{action}    ticketing.Actions (ticketing.ActionInput)
 //	POST /api/v1/tickets/{id}/survey              {"rating": ..., "comment": ...}
 //	GET  /api/v1/tickets/{id}/similar             past resolutions like it (staff)
 //	GET  /api/v1/problems                         ?state=open|closed (staff)
 //	GET  /api/v1/kb                               ?q= &limit= (staff)
 //	GET  /api/v1/kpis                             ?customer= &contract= &from= &to= (RFC 3339 or YYYY-MM-DD)
+//
+// and without a token:
+//
+//	GET  /api/v1/confirm/{token}                  HTML page: the ticket's summary and a confirm button
+//	POST /api/v1/confirm/{token}                  the customer confirms (form field "note" optional)
+//	GET  /api/v1/openapi.yaml                     the OpenAPI 3.0 document of this API
 //
 // Tickets carry impacted_devices (devices cut off behind the ticket's
 // device, recovered ones marked) and impacted_customers. customer= selects
@@ -66,28 +80,63 @@ func New(svc Service, opts Options) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	a := &api{svc: svc, tokens: opts.Tokens, h: handler{log: opts.Logger}}
+	a := &api{svc: svc, tokens: opts.Tokens, devices: opts.DeviceCount, h: handler{log: opts.Logger}}
 	mux := http.NewServeMux()
-	route := func(pattern string, fn func(w http.ResponseWriter, r *http.Request, who ticketing.Actor)) {
-		mux.HandleFunc(pattern, a.auth(fn))
+	for _, rt := range a.routes() {
+		if rt.public != nil {
+			mux.HandleFunc(rt.pattern, rt.public)
+		} else {
+			mux.HandleFunc(rt.pattern, a.auth(rt.fn))
+		}
 	}
-	route("GET /api/v1/me", func(w http.ResponseWriter, _ *http.Request, who ticketing.Actor) { a.h.write(w, http.StatusOK, who) })
-	route("GET /api/v1/tickets", a.list)
-	route("POST /api/v1/tickets", a.create)
-	route("GET /api/v1/tickets/{id}", a.get)
-	route("POST /api/v1/tickets/{id}/actions/{action}", a.act)
-	route("POST /api/v1/tickets/{id}/survey", a.survey)
-	route("GET /api/v1/tickets/{id}/similar", a.similar)
-	route("GET /api/v1/problems", a.problems)
-	route("GET /api/v1/kb", a.kb)
-	route("GET /api/v1/kpis", a.kpis)
 	return mux
 }
 
+// route is one pattern New serves: fn behind the bearer token, or public
+// without one.
+type route struct {
+	pattern string
+	fn      func(w http.ResponseWriter, r *http.Request, who ticketing.Actor)
+	public  http.HandlerFunc
+}
+
+// routes is the one list of what New serves; the OpenAPI test walks it.
+func (a *api) routes() []route {
+	return []route{
+		{pattern: "GET /api/v1/me", fn: func(w http.ResponseWriter, _ *http.Request, who ticketing.Actor) { a.h.write(w, http.StatusOK, who) }},
+		{pattern: "GET /api/v1/tickets", fn: a.list},
+		{pattern: "POST /api/v1/tickets", fn: a.create},
+		{pattern: "GET /api/v1/tickets/{id}", fn: a.get},
+		{pattern: "POST /api/v1/tickets/{id}/actions/{action}", fn: a.act},
+		{pattern: "POST /api/v1/tickets/{id}/survey", fn: a.survey},
+		{pattern: "GET /api/v1/tickets/{id}/similar", fn: a.similar},
+		{pattern: "GET /api/v1/problems", fn: a.problems},
+		{pattern: "GET /api/v1/kb", fn: a.kb},
+		{pattern: "GET /api/v1/kpis", fn: a.kpis},
+		// The token in the path is the credential: whoever holds the link
+		// the customer was sent may see that one ticket's summary and
+		// confirm it.
+		{pattern: "GET /api/v1/confirm/{token}", public: a.confirmPage},
+		{pattern: "POST /api/v1/confirm/{token}", public: a.confirmPost},
+		{pattern: "GET /api/v1/openapi.yaml", public: serveOpenAPI},
+	}
+}
+
+// Patterns returns every "METHOD /path" pattern New serves, and whether it
+// needs a bearer token.
+func Patterns() map[string]bool {
+	out := map[string]bool{}
+	for _, rt := range (&api{}).routes() {
+		out[rt.pattern] = rt.public == nil
+	}
+	return out
+}
+
 type api struct {
-	svc    Service
-	tokens *Tokens
-	h      handler
+	svc     Service
+	tokens  *Tokens
+	devices func(customer, contract string) int
+	h       handler
 }
 
 func (a *api) auth(fn func(http.ResponseWriter, *http.Request, ticketing.Actor)) http.HandlerFunc {
@@ -211,6 +260,13 @@ func (a *api) kpis(w http.ResponseWriter, r *http.Request, who ticketing.Actor) 
 		a.h.fail(w, r, err)
 		return
 	}
+	if a.devices != nil {
+		c := f.Customer
+		if who.Role == ticketing.RoleCustomer {
+			c = who.Customer
+		}
+		f.Devices = a.devices(c, f.Contract)
+	}
 	rep, err := a.svc.KPIs(r.Context(), who, f)
 	a.reply(w, r, http.StatusOK, rep, err)
 }
@@ -226,7 +282,11 @@ func (a *api) reply(w http.ResponseWriter, r *http.Request, status int, v any, e
 // decode reads a JSON body strictly: unknown fields and trailing data are
 // errors naming what is wrong; an empty body is an empty object.
 func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody+1))
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return ticketing.Errorf(ticketing.EINVALID, "read body: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		if errors.Is(err, io.EOF) {
@@ -235,6 +295,11 @@ func decode(r *http.Request, v any) error {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			return ticketing.Errorf(ticketing.EINVALID, "invalid field %q: want %s", te.Field, te.Type)
+		}
+		var pe *time.ParseError
+		if errors.As(err, &pe) {
+			return ticketing.Errorf(ticketing.EINVALID, "invalid field %q: %q is not an RFC 3339 time (like 2025-03-10T14:00:00+08:00)",
+				badTimeField(body), pe.Value)
 		}
 		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 			return ticketing.Errorf(ticketing.EINVALID, "unknown field %s", f)
@@ -245,6 +310,30 @@ func decode(r *http.Request, v any) error {
 		return ticketing.Errorf(ticketing.EINVALID, "invalid JSON body: more than one value")
 	}
 	return nil
+}
+
+// badTimeField names the top-level field of body holding a string that is
+// not a time: encoding/json's time error does not say which field it was.
+func badTimeField(body []byte) string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		return "?"
+	}
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		var s string
+		if json.Unmarshal(m[k], &s) != nil || !strings.HasSuffix(k, "_at") {
+			continue
+		}
+		if _, err := time.Parse(time.RFC3339, s); err != nil {
+			return k
+		}
+	}
+	return "?"
 }
 
 func intParam(q url.Values, name string, lo, hi int) (int, error) {

@@ -54,7 +54,7 @@ func newServer(t *testing.T) *server {
 	clk := &testClock{t: time.Date(2025, 3, 10, 9, 0, 0, 0, time.UTC)}
 	svc, err := ticketing.New(store, ticketing.Options{Now: clk.Now, Logger: quiet(), Process: ticketing.ProcessConfig{
 		Engineers: []ticketing.Engineer{{Name: "alice", Skills: []string{"*"}}}, Managers: []string{"mia"},
-	}})
+	}, ConfirmSecret: []byte(confirmSecret)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func newServer(t *testing.T) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &server{t: t, h: New(svc, Options{Tokens: tk, Logger: quiet()}), svc: svc, clk: clk}
+	return &server{t: t, h: New(svc, Options{Tokens: tk, Logger: quiet(), DeviceCount: deviceCount}), svc: svc, clk: clk}
 }
 
 // call sends body (nil for none) as role's token ("" for no token) and

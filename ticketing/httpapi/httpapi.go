@@ -139,6 +139,7 @@ var statusOf = map[string]int{
 	ticketing.EFORBIDDEN:    http.StatusForbidden,
 	ticketing.EUNAUTHORIZED: http.StatusUnauthorized,
 	ticketing.EINTERNAL:     http.StatusInternalServerError,
+	ticketing.EGONE:         http.StatusGone,
 }
 
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
