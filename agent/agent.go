@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -137,7 +138,13 @@ func New(ctx context.Context, cfg *inventory.Config, opts Options) (*Agent, erro
 		store.Close()
 		return nil, err
 	}
-	a.tickets, err = ticketing.New(store, ticketing.Options{Now: a.now, Logger: a.log, Channels: channels, Process: process, Devices: a.deviceContext})
+	confirmKey, err := secretFile(filepath.Join(dataDir, "confirm.key"))
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	a.tickets, err = ticketing.New(store, ticketing.Options{Now: a.now, Logger: a.log, Channels: channels, Process: process,
+		Devices: a.deviceContext, ConfirmSecret: confirmKey})
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("service process %s: %w", cfg.ServiceFile, err)
@@ -219,7 +226,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		ln.Close()
 		return fmt.Errorf("trap receiver: %w", err)
 	}
-	api := httpapi.New(a.tickets, httpapi.Options{Tokens: a.tokens, Logger: a.log})
+	api := httpapi.New(a.tickets, httpapi.Options{Tokens: a.tokens, Logger: a.log, DeviceCount: a.deviceCount})
 	srv := &http.Server{Handler: a.handler(reg, api), ReadHeaderTimeout: 10 * time.Second}
 
 	// A stage that fails stops the others; the parent context ending (Ctrl-C,

@@ -221,7 +221,8 @@ func (k *kpiMetrics) Collect(ch chan<- prometheus.Metric) {
 	now := k.a.now()
 	system := ticketing.Actor{Name: "metrics", Role: ticketing.RoleAdmin}
 	for _, c := range k.a.cfg.Customers {
-		rep, err := k.a.tickets.KPIs(ctx, system, ticketing.KPIFilter{Customer: c.ID, From: now.Add(-kpiWindow), To: now})
+		rep, err := k.a.tickets.KPIs(ctx, system, ticketing.KPIFilter{Customer: c.ID, From: now.Add(-kpiWindow), To: now,
+			Devices: k.a.deviceCount(c.ID, "")})
 		if err != nil {
 			k.a.log.Warn("KPIs for metrics", "customer", c.ID, "err", err)
 			continue

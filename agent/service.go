@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -142,6 +143,35 @@ func loadTokens(cfg *inventory.Config, dataDir string) (*httpapi.Tokens, string,
 		return nil, "", err
 	}
 	return t, path, nil
+}
+
+// secretFile reads a random key kept in the data directory, creating it
+// on first start: confirmation links stay valid across restarts.
+func secretFile(path string) ([]byte, error) {
+	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
+		return b, nil
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("generate %s: %w", path, err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return nil, fmt.Errorf("write %s: %w", path, err)
+	}
+	return b, nil
+}
+
+// deviceCount is how many inventory devices a customer (and contract) has,
+// for the availability KPI.
+func (a *Agent) deviceCount(customer, contract string) int {
+	n := 0
+	for _, d := range a.cfg.Devices {
+		cust, _ := a.cfg.Customer(d.Customer)
+		if (customer == "" || d.Customer == customer) && (contract == "" || cust.Contract == contract) {
+			n++
+		}
+	}
+	return n
 }
 
 // TokensFile is where the API tokens of this agent are.
