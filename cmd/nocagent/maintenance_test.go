@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -78,5 +81,47 @@ func TestMaintenanceCLI(t *testing.T) {
 	_, errOut, code = runCLI(t, "maintenance", "list", "--api", api, "--token-file", tokens, "--role", "customer:acme")
 	if code == 0 || !strings.Contains(errOut, "forbidden") {
 		t.Errorf("customer: exit %d %s", code, errOut)
+	}
+}
+
+// An on-site visit from the shell: a phoned-in ticket, the mode with an
+// appointment, arrival and the service report.
+func TestTicketsOnSiteCLI(t *testing.T) {
+	api, tokens := startAgent(t)
+	b, _ := os.ReadFile(tokens)
+	var toks map[string]string
+	json.Unmarshal(b, &toks)
+	body := `{"customer":"acme","contact":"Alice Chen, +86 21 5555 0101","device":"acme-acc-3","symptom":"printers on floor 2 offline",` +
+		`"channel":"phone","category":"hardware","priority":"P3"}`
+	req, _ := http.NewRequest("POST", api+"/api/v1/tickets", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+toks["engineer"])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tk struct{ ID string }
+	json.NewDecoder(resp.Body).Decode(&tk)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || tk.ID == "" {
+		t.Fatalf("manual intake: %d", resp.StatusCode)
+	}
+	auth := []string{"--api", api, "--token-file", tokens, "--role", "engineer"}
+	steps := [][]string{
+		{"tickets", "mode", tk.ID, "--mode", "on_site", "--appointment", "2026-12-01T09:30:00+08:00"},
+		{"tickets", "arrive", tk.ID},
+		{"tickets", "report", tk.ID, "--work", "replaced PSU", "--parts", "PWR-C1-350WAC", "--signed-by", "Alice Chen"},
+	}
+	for _, st := range steps {
+		if out, errOut, code := runCLI(t, append(st, auth...)...); code != 0 {
+			t.Fatalf("%v: exit %d\n%s%s", st[:2], code, out, errOut)
+		}
+	}
+	out, _, code := runCLI(t, append([]string{"tickets", "show", tk.ID, "--json"}, auth...)...)
+	if code != 0 || !strings.Contains(out, `"on_site"`) || !strings.Contains(out, "PWR-C1-350WAC") || !strings.Contains(out, "in_progress") {
+		t.Errorf("ticket after the visit:\n%s", out)
+	}
+	_, errOut, code := runCLI(t, append([]string{"tickets", "mode", tk.ID, "--mode", "on_site", "--appointment", "tomorrow"}, auth...)...)
+	if code != 2 || !strings.Contains(errOut, "--appointment") {
+		t.Errorf("bad appointment: exit %d %s", code, errOut)
 	}
 }

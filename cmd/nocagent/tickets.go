@@ -138,10 +138,14 @@ var actionHelp = map[ticketing.Action]string{
 	ticketing.ActClose:    "Close a verified or confirmed ticket (--reason without confirmation)",
 	ticketing.ActCancel:   "Cancel a ticket (--reason)",
 	ticketing.ActReopen:   "Reopen a resolved ticket (--reason)",
+	ticketing.ActMode:     "Set the service mode (--mode remote_guidance|remote_login|on_site, --appointment for on_site)",
+	ticketing.ActArrive:   "Record arrival on site",
+	ticketing.ActReport:   "Record the on-site service report (--work, --parts, --signed-by)",
 }
 
 func (c *ticketsClient) actionCmd(act ticketing.Action) *cobra.Command {
 	var in ticketing.ActionInput
+	var appointment string
 	use := string(act) + " ID"
 	if act == ticketing.ActNote {
 		use += " [TEXT...]"
@@ -158,6 +162,13 @@ func (c *ticketsClient) actionCmd(act ticketing.Action) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if act == ticketing.ActNote && len(args) > 1 {
 				in.Note = strings.Join(args[1:], " ")
+			}
+			if appointment != "" {
+				at, err := time.Parse(time.RFC3339, appointment)
+				if err != nil {
+					return &exitError{code: 2, err: fmt.Errorf("--appointment: want RFC 3339 time such as 2026-12-01T09:30:00+08:00: %w", err)}
+				}
+				in.AppointmentAt = &at
 			}
 			body, err := json.Marshal(in)
 			if err != nil {
@@ -183,6 +194,13 @@ func (c *ticketsClient) actionCmd(act ticketing.Action) *cobra.Command {
 	case ticketing.ActResolve:
 		f.StringVar(&in.Cause, "cause", "", "what caused the fault")
 		f.StringVar(&in.Solution, "solution", "", "what fixed it")
+	case ticketing.ActMode:
+		f.StringVar((*string)(&in.Mode), "mode", "", "remote_guidance, remote_login or on_site")
+		f.StringVar(&appointment, "appointment", "", "on-site appointment time (RFC 3339)")
+	case ticketing.ActReport:
+		f.StringVar(&in.Work, "work", "", "what was done on site")
+		f.StringVar(&in.PartsReplaced, "parts", "", "parts replaced")
+		f.StringVar(&in.SignedBy, "signed-by", "", "customer representative who signed the report")
 	}
 	return cmd
 }
