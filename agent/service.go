@@ -23,6 +23,7 @@ import (
 	"github.com/nocagent/nocagent/ticketing/chat"
 	"github.com/nocagent/nocagent/ticketing/email"
 	"github.com/nocagent/nocagent/ticketing/httpapi"
+	"github.com/nocagent/nocagent/ticketing/notice"
 	"github.com/nocagent/nocagent/ticketing/postgres"
 	"github.com/nocagent/nocagent/ticketing/sqlite"
 	"github.com/nocagent/nocagent/ticketing/webhook"
@@ -31,6 +32,10 @@ import (
 // newSenders builds a delivery channel per notifier, keyed by its name
 // (stored on queued outbox rows: keep names stable).
 func newSenders(cfg *inventory.Config, log *slog.Logger) (map[string]ticketing.Sender, error) {
+	if err := notice.CheckBaseURL(cfg.Agent.PublicURL); cfg.Agent.PublicURL != "" && err != nil {
+		return nil, fmt.Errorf("agent.public_url: %w", err)
+	}
+	renderer := notice.New(notice.Options{BaseURL: cfg.Agent.PublicURL})
 	langs := map[string]string{}
 	for _, c := range cfg.Customers {
 		if c.Language != "" {
@@ -64,10 +69,10 @@ func newSenders(cfg *inventory.Config, log *slog.Logger) (map[string]ticketing.S
 				Addr: n.SMTP, From: n.From, TLS: n.TLS, Username: n.Username, PasswordFile: n.PasswordFile,
 				PasswordEnv: n.PasswordEnv, AllowInsecureAuth: n.AllowInsecureAuth, Audiences: n.Audiences,
 				AddressBook: n.AddressBook, Languages: langs, Language: n.Language,
-			}, email.Options{Logger: log})
+			}, email.Options{Logger: log, Renderer: renderer})
 		default: // chat robots
 			s, err = chat.New(chat.Config{Kind: n.Kind, URL: n.URL, URLFile: n.URLFile, SecretFile: n.SecretFile,
-				Language: n.Language, Audience: n.Audience}, chat.Options{})
+				Language: n.Language, Audience: n.Audience}, chat.Options{Renderer: renderer})
 		}
 		if err != nil {
 			return nil, fmt.Errorf("notifier %s: %w", n.Name, err)

@@ -56,6 +56,10 @@ type Agent struct {
 	// TrapListen is the UDP address for SNMP traps and informs, e.g.
 	// 0.0.0.0:162; empty = no trap receiver.
 	TrapListen string `yaml:"trap_listen,omitempty"`
+	// PublicURL is where people reach this agent's API and pages, e.g.
+	// https://noc.example.com: customer notices link to it to confirm a
+	// fix. Empty = notices carry no link.
+	PublicURL string `yaml:"public_url,omitempty"`
 	// TokensFile holds the API bearer tokens, one per role
 	// ({"admin": "...", "manager:mia": "...", "customer:acme": "..."}).
 	// Relative to this file; empty = <data_dir>/tokens.json, generated on

@@ -214,6 +214,11 @@ func (c *Config) validateAgent(r *report) {
 	if a.PollInterval >= 0 && a.PollTimeout >= 0 && timeout >= interval {
 		r.add("agent.poll_timeout", fmt.Sprintf("must be shorter than poll_interval (%s >= %s)", timeout, interval))
 	}
+	if a.PublicURL != "" {
+		if u, err := url.Parse(a.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" {
+			r.add("agent.public_url", "want an absolute http(s) URL without user or query, e.g. https://noc.example.com")
+		}
+	}
 	if a.TrapListen != "" {
 		if _, _, err := net.SplitHostPort(a.TrapListen); err != nil {
 			r.add("agent.trap_listen", fmt.Sprintf("invalid address %q: want host:port, e.g. 0.0.0.0:162", a.TrapListen))

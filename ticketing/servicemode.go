@@ -28,8 +28,8 @@ func (m ServiceMode) Valid() bool {
 	return false
 }
 
-// Service-mode event kinds. They stay on the timeline and send no notice:
-// the notice templates have no text for them yet.
+// Service-mode event kinds. Each sends a notice: the customer learns of
+// the appointment, the arrival and what was done on site.
 const (
 	// KindServiceMode: From is the previous mode, To the new one; for
 	// on_site the note's first line is "appointment: <RFC 3339>".

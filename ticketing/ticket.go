@@ -148,7 +148,8 @@ func (k EventKind) changesState() bool {
 func (k EventKind) Notifies() bool {
 	switch k {
 	case KindOpened, KindPriorityRaised, KindResolved, KindReopened, KindImpactAdded,
-		KindEscalated, KindReminder, KindAssigned, KindClosed, KindCancelled:
+		KindEscalated, KindReminder, KindAssigned, KindClosed, KindCancelled,
+		KindServiceMode, KindArrived, KindServiceReport:
 		return true
 	}
 	return false

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"text/template"
+
+	"github.com/nocagent/nocagent/ticketing"
 )
 
 // A catalog holds one language's sentences. Keys of msgs are
@@ -16,6 +18,7 @@ type catalog struct {
 
 type msg struct {
 	subject, heading *tmpl
+	link             *tmpl // the sentence before a confirmation link
 	body, outro      []*tmpl
 	facts            []fact
 }
@@ -34,11 +37,13 @@ type vocab struct {
 	serial, recovered, firing                                            string
 	days, hours, minutes, durSep, lessThanMinute                         string
 	clockDue, clockPaused, clockMet, clockBreached, clockBreachedStopped string
+	modes                                                                map[ticketing.ServiceMode]string
 }
 
 // src is how catalogs are written: plain strings, compiled by compile.
 type src struct {
 	Subject, Heading string
+	Link             string // introduces the confirmation link, when there is one
 	Body, Outro      []string
 	Facts            [][2]string // label, value template
 }
@@ -74,7 +79,8 @@ func compile(lang string, msgs map[string]src, staffFacts [][2]string, ref, gree
 	c := catalog{msgs: map[string]msg{}}
 	for key, s := range msgs {
 		name := lang + "/" + key
-		m := msg{subject: mustTmpl(name+"/subject", s.Subject), heading: mustTmpl(name+"/heading", s.Heading)}
+		m := msg{subject: mustTmpl(name+"/subject", s.Subject), heading: mustTmpl(name+"/heading", s.Heading),
+			link: mustTmpl(name+"/link", s.Link)}
 		for i, b := range s.Body {
 			m.body = append(m.body, mustTmpl(fmt.Sprintf("%s/body%d", name, i), b))
 		}

@@ -1,5 +1,7 @@
 package notice
 
+import "github.com/nocagent/nocagent/ticketing"
+
 // English sentences. Customer notices are plain language: what is affected,
 // since when, what is being done, when the next update comes; no rule names,
 // no internal notes. Staff notices are terse and technical.
@@ -71,7 +73,41 @@ var catalogEN = compile("en", map[string]src{
 			{"Cause", `{{if .Cause}}{{.Cause}}{{else}}The fault cleared without intervention. We are reviewing what caused it and will tell you if anything is needed from you.{{end}}`},
 			{"Solution", `{{.Solution}}`},
 		},
-		Outro: []string{`We keep watching your network to make sure the fault does not return. If you still have a problem, reply to this message quoting {{.ID}}; otherwise please confirm the resolution when we ask you to.`},
+		Link:  `Please confirm the fix here:`,
+		Outro: []string{`We keep watching your network to make sure the fault does not return. If you still have a problem, reply to this message quoting {{.ID}}; otherwise please confirm the resolution {{if .ConfirmLink}}with the link above{{else}}when we ask you to{{end}}.`},
+	},
+	"customer/service_mode": {
+		Subject: `{{if eq .Mode "on_site"}}An engineer will visit {{if .Upstream}}to repair the fault affecting your devices{{else}}{{or .Site "you"}}{{end}}{{if .Appointment}} on {{.Appointment}}{{end}}{{else}}Update: how we are repairing the fault{{if and .Site (not .Upstream)}} at {{.Site}}{{end}}{{end}} [{{.ID}}]`,
+		Heading: `{{if eq .Mode "on_site"}}An engineer will visit on site{{else}}How we are repairing the fault{{end}}`,
+		Body: []string{`{{if .Upstream}}{{if eq .Mode "on_site"}}The fault in the network upstream of your devices needs an engineer on site{{if .Appointment}}; the visit is booked for {{.Appointment}}{{end}}.{{else}}Our engineers are repairing the fault in the network upstream of your devices remotely.{{end}}` +
+			`{{else if eq .Mode "on_site"}}To repair the fault, an engineer will visit {{or .Site "your site"}}{{if .Appointment}} on {{.Appointment}}{{end}}. Please make sure someone can let the engineer in and give access to {{.Device}}.` +
+			`{{else if eq .Mode "remote_guidance"}}An engineer will contact your staff and guide them step by step through the repair of {{.Device}}. Please keep someone who can reach the device available.` +
+			`{{else if eq .Mode "remote_login"}}An engineer will log in to {{.Device}} remotely to repair it. You do not need to do anything.` +
+			`{{else}}Our engineers have changed how they are working on the fault.{{end}}`},
+		Facts: [][2]string{
+			{"What is affected", enAffected},
+			{"Visit", `{{if eq .Mode "on_site"}}{{.Appointment}}{{end}}`},
+			{"Engineer", `{{.Assignee}}`},
+		},
+		Outro: []string{`{{if and (eq .Mode "on_site") (not .Upstream)}}If this time does not suit you, reply to this message quoting {{.ID}} and we will arrange another.{{else}}` + enAsk + `{{end}}`},
+	},
+	"customer/arrived": {
+		Subject: `Our engineer is on site{{if and .Site (not .Upstream)}} at {{.Site}}{{end}} [{{.ID}}]`,
+		Heading: `Our engineer has arrived on site`,
+		Body:    []string{`{{if .Upstream}}Our engineer arrived on site at {{.ArrivedAt}} to repair the fault in the network upstream of your devices.{{else}}Our engineer{{if .ArrivedBy}} {{.ArrivedBy}}{{end}} arrived{{if .Site}} at {{.Site}}{{end}} at {{.ArrivedAt}} and is working on {{.Device}}.{{end}}`},
+		Facts:   [][2]string{{"What is affected", enAffected}},
+		Outro:   []string{`We will tell you when the work is finished. ` + enAsk},
+	},
+	"customer/service_report": {
+		Subject: `{{if .Upstream}}On-site work on the fault affecting your devices is finished{{else}}Service report: on-site work{{if .Site}} at {{.Site}}{{end}} is finished{{end}} [{{.ID}}]`,
+		Heading: `The on-site work is finished`,
+		Body:    []string{`{{if .Upstream}}Our engineer has finished the on-site work on the network upstream of your devices.{{else}}Our engineer{{if .ReportBy}} {{.ReportBy}}{{end}} has finished the on-site work on {{.Device}}. Here is the service report{{if .SignedBy}} signed by {{.SignedBy}}{{end}}.{{end}}`},
+		Facts: [][2]string{
+			{"Work done", `{{.Work}}`},
+			{"Parts replaced", `{{.Parts}}`},
+			{"Signed by", `{{.SignedBy}}`},
+		},
+		Outro: []string{`We will tell you when the fault is resolved. {{if not .Upstream}}If anything in the report is wrong, reply to this message quoting {{.ID}}.{{else}}` + enAsk + `{{end}}`},
 	},
 
 	"staff/opened": {
@@ -135,6 +171,29 @@ var catalogEN = compile("en", map[string]src{
 		Heading: `{{.ID}} cancelled`,
 		Body:    []string{`Cancelled by {{.Actor}}{{if .Note}}: {{.Note}}{{end}}.`},
 	},
+	"staff/service_mode": {
+		Subject: enStaffSub + `{{or .ModeName "service mode changed"}}{{if .Appointment}} on {{.Appointment}}{{end}}: {{.Title}}`,
+		Heading: `{{.ID}}: {{if eq .Mode "on_site"}}on-site visit booked{{else}}worked by {{or .ModeName "an unknown mode"}}{{end}}`,
+		Body:    []string{`Service mode set to {{or .ModeName "an unknown mode"}} by {{.Actor}}{{if .Note}}: {{.Note}}{{end}}.`},
+		Facts:   [][2]string{{"Service mode", `{{.ModeName}}`}, {"Appointment", `{{.Appointment}}`}},
+	},
+	"staff/arrived": {
+		Subject: enStaffSub + `engineer on site: {{.Title}}`,
+		Heading: `{{.ID}}: {{or .ArrivedBy "engineer"}} on site`,
+		Body:    []string{`{{or .ArrivedBy .Actor}} arrived on site at {{.ArrivedAt}}{{if .Late}}, {{.Late}} after the appointment{{end}}{{if .Note}}: {{.Note}}{{end}}.`},
+		Facts:   [][2]string{{"Appointment", `{{.Appointment}}`}, {"Arrived", `{{.ArrivedAt}}`}},
+	},
+	"staff/service_report": {
+		Subject: enStaffSub + `service report filed: {{.Title}}`,
+		Heading: `{{.ID}}: service report by {{.ReportBy}}`,
+		Body:    []string{`{{.ReportBy}} filed the on-site service report at {{.At}}.`},
+		Facts: [][2]string{
+			{"Work done", `{{.Work}}`},
+			{"Parts replaced", `{{.Parts}}`},
+			{"Signed by", `{{.SignedBy}}{{if .SignedBy}} (customer){{end}}`},
+			{"Arrived", `{{.ArrivedAt}}{{if .ArrivedBy}} by {{.ArrivedBy}}{{end}}`},
+		},
+	},
 }, [][2]string{
 	{"Device", `{{.Device}}{{if .Address}} ({{.Address}}){{end}}{{if .DeviceDesc}}, {{.DeviceDesc}}{{end}}`},
 	{"Site", `{{.Site}}`},
@@ -161,4 +220,7 @@ var vocabEN = vocab{
 	clockMet:             "target %s, met at %s",
 	clockBreached:        "target %s, BREACHED by %s",
 	clockBreachedStopped: "target %s, missed (stopped at %s)",
+	modes: map[ticketing.ServiceMode]string{
+		ticketing.ModeOnSite: "on-site visit", ticketing.ModeRemoteGuidance: "remote guidance", ticketing.ModeRemoteLogin: "remote login",
+	},
 }

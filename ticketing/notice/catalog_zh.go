@@ -1,5 +1,7 @@
 package notice
 
+import "github.com/nocagent/nocagent/ticketing"
+
 // 简体中文。客户通知用平实的语言说明：影响范围、开始时间、处理进展、
 // 下次更新时间；不出现规则名和内部备注。工程师和经理的通知偏技术。
 
@@ -68,7 +70,41 @@ var catalogZH = compile("zh-CN", map[string]src{
 			{"故障原因", `{{if .Cause}}{{.Cause}}{{else}}故障已自行恢复。我们正在分析原因，如需贵方配合将另行通知。{{end}}`},
 			{"解决方案", `{{.Solution}}`},
 		},
-		Outro: []string{`我们将继续监控贵方网络，确保故障不再复发。如仍有问题，请回复本邮件并注明工单号 {{.ID}}；如无问题，请在收到确认请求时予以确认。`},
+		Link:  `请点击以下链接确认修复结果：`,
+		Outro: []string{`我们将继续监控贵方网络，确保故障不再复发。如仍有问题，请回复本邮件并注明工单号 {{.ID}}；如无问题，{{if .ConfirmLink}}请通过上方链接予以确认{{else}}请在收到确认请求时予以确认{{end}}。`},
+	},
+	"customer/service_mode": {
+		Subject: `{{if eq .Mode "on_site"}}【上门服务】{{if .Upstream}}工程师将上门处理影响贵方设备的故障{{else}}工程师将{{if .Appointment}}于 {{.Appointment}} {{end}}上门{{if .Site}}（{{.Site}}）{{end}}{{end}}{{else}}【故障更新】处理方式更新{{end}}（{{.ID}}）`,
+		Heading: `{{if eq .Mode "on_site"}}工程师将上门服务{{else}}故障处理方式{{end}}`,
+		Body: []string{`{{if .Upstream}}{{if eq .Mode "on_site"}}贵方设备上游网络的故障需要工程师到现场处理{{if .Appointment}}，预约时间为 {{.Appointment}}{{end}}。{{else}}我们的工程师正在远程处理贵方设备上游网络的故障。{{end}}` +
+			`{{else if eq .Mode "on_site"}}为排除故障，工程师将{{if .Appointment}}于 {{.Appointment}} {{end}}前往{{or .Site "贵方现场"}}。请安排人员接待，并协助工程师接触 {{.Device}}。` +
+			`{{else if eq .Mode "remote_guidance"}}工程师将联系贵方技术人员，远程逐步指导其修复 {{.Device}}。请安排能够接触该设备的人员保持联系。` +
+			`{{else if eq .Mode "remote_login"}}工程师将远程登录 {{.Device}} 进行修复，您无需采取任何操作。` +
+			`{{else}}我们的工程师调整了故障处理方式。{{end}}`},
+		Facts: [][2]string{
+			{"影响范围", zhAffected},
+			{"上门时间", `{{if eq .Mode "on_site"}}{{.Appointment}}{{end}}`},
+			{"工程师", `{{.Assignee}}`},
+		},
+		Outro: []string{`{{if and (eq .Mode "on_site") (not .Upstream)}}如该时间不便，请回复本邮件并注明工单号 {{.ID}}，我们将另行安排。{{else}}` + zhAsk + `{{end}}`},
+	},
+	"customer/arrived": {
+		Subject: `【上门服务】工程师已到达现场{{if and .Site (not .Upstream)}}（{{.Site}}）{{end}}（{{.ID}}）`,
+		Heading: `工程师已到达现场`,
+		Body:    []string{`{{if .Upstream}}我们的工程师已于 {{.ArrivedAt}} 到达现场，处理贵方设备上游网络的故障。{{else}}我们的工程师{{if .ArrivedBy}} {{.ArrivedBy}} {{end}}已于 {{.ArrivedAt}} 到达{{or .Site "现场"}}，正在处理 {{.Device}}。{{end}}`},
+		Facts:   [][2]string{{"影响范围", zhAffected}},
+		Outro:   []string{`现场工作完成后我们将通知您。` + zhAsk},
+	},
+	"customer/service_report": {
+		Subject: `{{if .Upstream}}【上门服务】影响贵方设备的故障现场处理已完成{{else}}【服务报告】{{if .Site}}{{.Site}} {{end}}现场服务已完成{{end}}（{{.ID}}）`,
+		Heading: `现场服务已完成`,
+		Body:    []string{`{{if .Upstream}}我们的工程师已完成贵方设备上游网络的现场处理工作。{{else}}我们的工程师{{if .ReportBy}} {{.ReportBy}} {{end}}已完成 {{.Device}} 的现场服务。以下是{{if .SignedBy}}经 {{.SignedBy}} 签字确认的{{end}}服务报告。{{end}}`},
+		Facts: [][2]string{
+			{"服务内容", `{{.Work}}`},
+			{"更换部件", `{{.Parts}}`},
+			{"签字人", `{{.SignedBy}}`},
+		},
+		Outro: []string{`故障解决后我们将通知您。{{if not .Upstream}}如报告内容有误，请回复本邮件并注明工单号 {{.ID}}。{{else}}` + zhAsk + `{{end}}`},
 	},
 
 	"staff/opened": {
@@ -132,6 +168,29 @@ var catalogZH = compile("zh-CN", map[string]src{
 		Heading: `{{.ID}} 已取消`,
 		Body:    []string{`由 {{.Actor}} 取消{{if .Note}}：{{.Note}}{{end}}。`},
 	},
+	"staff/service_mode": {
+		Subject: zhStaffSub + `{{or .ModeName "服务方式变更"}}{{if .Appointment}} {{.Appointment}}{{end}}：{{.Title}}`,
+		Heading: `{{.ID}}：{{if eq .Mode "on_site"}}已预约上门服务{{else}}处理方式为{{or .ModeName "未知方式"}}{{end}}`,
+		Body:    []string{`由 {{.Actor}} 将服务方式设为{{or .ModeName "未知方式"}}{{if .Note}}：{{.Note}}{{end}}。`},
+		Facts:   [][2]string{{"服务方式", `{{.ModeName}}`}, {"预约时间", `{{.Appointment}}`}},
+	},
+	"staff/arrived": {
+		Subject: zhStaffSub + `工程师已到场：{{.Title}}`,
+		Heading: `{{.ID}}：{{or .ArrivedBy "工程师"}} 已到场`,
+		Body:    []string{`{{or .ArrivedBy .Actor}} 于 {{.ArrivedAt}} 到达现场{{if .Late}}，比预约时间晚 {{.Late}}{{end}}{{if .Note}}：{{.Note}}{{end}}。`},
+		Facts:   [][2]string{{"预约时间", `{{.Appointment}}`}, {"到场时间", `{{.ArrivedAt}}`}},
+	},
+	"staff/service_report": {
+		Subject: zhStaffSub + `已提交服务报告：{{.Title}}`,
+		Heading: `{{.ID}}：{{.ReportBy}} 提交的服务报告`,
+		Body:    []string{`{{.ReportBy}} 于 {{.At}} 提交了现场服务报告。`},
+		Facts: [][2]string{
+			{"服务内容", `{{.Work}}`},
+			{"更换部件", `{{.Parts}}`},
+			{"签字人", `{{.SignedBy}}{{if .SignedBy}}（客户）{{end}}`},
+			{"到场时间", `{{.ArrivedAt}}{{if .ArrivedBy}}（{{.ArrivedBy}}）{{end}}`},
+		},
+	},
 }, [][2]string{
 	{"设备", `{{.Device}}{{if .Address}}（{{.Address}}）{{end}}{{if .DeviceDesc}}，{{.DeviceDesc}}{{end}}`},
 	{"站点", `{{.Site}}`},
@@ -158,4 +217,7 @@ var vocabZH = vocab{
 	clockMet:             "目标 %s，已于 %s 达成",
 	clockBreached:        "目标 %s，已超时 %s",
 	clockBreachedStopped: "目标 %s，未达成（%s 停止）",
+	modes: map[ticketing.ServiceMode]string{
+		ticketing.ModeOnSite: "上门服务", ticketing.ModeRemoteGuidance: "远程指导", ticketing.ModeRemoteLogin: "远程登录",
+	},
 }

@@ -44,6 +44,22 @@ type data struct {
 	SLARepair   string
 	Devices     []string // formatted impacted-device lines
 	Evidence    []string // formatted firing/cleared conditions (staff)
+
+	// How the ticket is worked (service_mode, arrived, service_report).
+	Mode        string // remote_guidance, remote_login, on_site or ""
+	ModeName    string // the mode in words
+	Appointment string // on-site visit
+	ArrivedAt   string
+	ArrivedBy   string
+	Late        string // how long after the appointment the engineer arrived (staff)
+	Work        string // service report; empty for a customer behind another customer's device
+	Parts       string
+	SignedBy    string
+	ReportBy    string
+
+	// ConfirmLink is the full confirmation URL, for the ticket's own
+	// customer only; empty when there is none or no base URL to make it whole.
+	ConfirmLink string
 }
 
 func (r *Renderer) data(n ticketing.Notice, lang, audience string) (*data, error) {
@@ -165,7 +181,79 @@ func (r *Renderer) data(n ticketing.Notice, lang, audience string) (*data, error
 		d.ResolvedAt = fmtTime(*t.ResolvedAt, loc)
 		d.Duration = humanDuration(t.ResolvedAt.Sub(since), w)
 	}
+	d.service(n, loc, w)
+	if d.IsCustomer && !d.Upstream {
+		// The link confirms the ticket's resolution and its page names the
+		// ticket's device and customer: only that customer gets it. Staff
+		// never do, so a confirmation always comes from the customer.
+		d.ConfirmLink = r.confirmLink(n.ConfirmURL)
+	}
 	return d, nil
+}
+
+// service fills the service-mode fields from the ticket's service info,
+// which the notice fixed when the event happened.
+func (d *data) service(n ticketing.Notice, loc *time.Location, w vocab) {
+	if si := n.Ticket.Service; si != nil {
+		d.Mode = string(si.Mode)
+		d.ModeName = firstNonEmpty(w.modes[si.Mode], string(si.Mode))
+		if si.AppointmentAt != nil {
+			d.Appointment = fmtTime(*si.AppointmentAt, loc)
+		}
+		if si.ArrivedAt != nil {
+			d.ArrivedAt, d.ArrivedBy = fmtTime(*si.ArrivedAt, loc), si.ArrivedBy
+			if si.AppointmentAt != nil && si.ArrivedAt.Sub(*si.AppointmentAt) >= time.Minute {
+				d.Late = humanDuration(si.ArrivedAt.Sub(*si.AppointmentAt), w)
+			}
+		}
+		if r := si.Report; r != nil {
+			d.Work, d.Parts, d.SignedBy, d.ReportBy = r.Work, r.PartsReplaced, r.SignedBy, r.By
+		}
+	}
+	switch n.Event {
+	case ticketing.KindServiceMode:
+		// The appointment line is shown formatted, as a fact.
+		if first, rest, _ := strings.Cut(d.Note, "\n"); strings.HasPrefix(first, "appointment: ") {
+			d.Note = strings.TrimSpace(rest)
+		}
+	case ticketing.KindArrived:
+		if d.ArrivedAt == "" {
+			d.ArrivedAt, d.ArrivedBy = d.At, n.Actor
+		}
+	case ticketing.KindServiceReport:
+		if d.Work == "" {
+			d.Work, d.Parts, d.SignedBy = parseReport(n.Note)
+		}
+		d.ReportBy = firstNonEmpty(d.ReportBy, n.Actor)
+		d.Note = "" // the report's layout; its fields are shown instead
+	}
+	if d.Upstream {
+		// The report is about another customer's equipment, signed by
+		// that customer.
+		d.Work, d.Parts, d.SignedBy = "", "", ""
+	}
+}
+
+// parseReport reads the service report from a service_report event's note
+// ("signed by: …", optional "parts replaced: …", then "work:" and the work
+// text), for a notice whose ticket carries no service info.
+func parseReport(note string) (work, parts, signedBy string) {
+	rest := note
+	for rest != "" {
+		line, after, _ := strings.Cut(rest, "\n")
+		switch {
+		case strings.HasPrefix(line, "signed by: "):
+			signedBy = strings.TrimPrefix(line, "signed by: ")
+		case strings.HasPrefix(line, "parts replaced: "):
+			parts = strings.TrimPrefix(line, "parts replaced: ")
+		case line == "work:":
+			return strings.TrimSpace(after), parts, signedBy
+		default:
+			return "", "", ""
+		}
+		rest = after
+	}
+	return "", "", ""
 }
 
 func clock(c ticketing.Clock, loc *time.Location, w vocab) string {

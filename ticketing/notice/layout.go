@@ -20,7 +20,10 @@ var textLayout = template.Must(template.New("text").Parse(
 {{end}}{{end}}{{range .Lists}}
 {{.Title}}{{.Colon}}
 {{range .Items}}  - {{.}}
-{{end}}{{end}}{{range .Outro}}
+{{end}}{{end}}{{with .Link}}
+{{.Text}}
+{{.URL}}
+{{end}}{{range .Outro}}
 {{.}}
 {{end}}
 {{if .Signature}}{{.Signature}}
@@ -53,6 +56,9 @@ var htmlLayout = htmltemplate.Must(htmltemplate.New("html").Parse(`<!DOCTYPE htm
 {{- end}}
 </ul>
 {{- end}}
+{{- with .Link}}
+<p>{{.Text}}<br><a href="{{.URL}}">{{.URL}}</a></p>
+{{- end}}
 {{- range .Outro}}
 <p>{{.}}</p>
 {{- end}}
@@ -62,7 +68,8 @@ var htmlLayout = htmltemplate.Must(htmltemplate.New("html").Parse(`<!DOCTYPE htm
 `))
 
 // markdownLayout suits WeCom and DingTalk markdown and, with .Slack, Slack
-// mrkdwn (single-asterisk bold, no headings).
+// mrkdwn (single-asterisk bold, no headings). A link's URL goes unescaped
+// into the link target: confirmLink admits only characters safe there.
 var markdownLayout = template.Must(template.New("markdown").Funcs(template.FuncMap{
 	"bold": func(slack bool, s string) string {
 		if slack {
@@ -80,7 +87,10 @@ var markdownLayout = template.Must(template.New("markdown").Funcs(template.FuncM
 {{end}}{{end}}{{range .Lists}}
 {{bold $.Slack .Title}}
 {{range .Items}}- {{md .}}
-{{end}}{{end}}
+{{end}}{{end}}{{with .Link}}
+{{md .Text}}
+{{if $.Slack}}<{{.URL}}>{{else}}[{{md .URL}}]({{.URL}}){{end}}
+{{end}}
 {{md .Ref}}
 `))
 

@@ -12,6 +12,7 @@ package notice
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -38,11 +39,15 @@ var Languages = []string{"en", "zh-CN"}
 var ErrNotForCustomer = ticketing.Errorf(ticketing.EINVALID, "notice: event is not sent to customers")
 
 // ForCustomer reports whether customers are told about events of kind k:
-// the fault notice, its updates and the resolution summary.
+// the fault notice, its updates, how and when an engineer works on it (the
+// service mode, the arrival on site, the service report) and the resolution
+// summary. A customer cut off behind another customer's device is told of
+// the visit in general terms only: never where it is, nor the report.
 func ForCustomer(k ticketing.EventKind) bool {
 	switch k {
 	case ticketing.KindOpened, ticketing.KindImpactAdded, ticketing.KindPriorityRaised,
-		ticketing.KindReopened, ticketing.KindResolved:
+		ticketing.KindReopened, ticketing.KindResolved,
+		ticketing.KindServiceMode, ticketing.KindArrived, ticketing.KindServiceReport:
 		return true
 	}
 	return false
@@ -78,10 +83,53 @@ type Options struct {
 	// Team signs customer notices, per language. Defaults: "The NOC service
 	// team", "NOC 服务团队".
 	Team map[string]string
+	// BaseURL is the NOC portal's public address ("https://noc.example.com",
+	// a trailing slash is fine). The customer's resolution notice links to
+	// BaseURL + Notice.ConfirmURL. Without it (or when CheckBaseURL rejects
+	// it) the notice carries no link rather than a path the customer cannot
+	// open, and asks them to confirm when asked.
+	BaseURL string
 }
 
 // Renderer renders notices. It is safe for concurrent use.
 type Renderer struct{ o Options }
+
+// CheckBaseURL reports whether s can be Options.BaseURL: an absolute http
+// or https URL without query or fragment, and nothing that would break a
+// link in markdown or mail.
+func CheckBaseURL(s string) error {
+	s = strings.TrimSpace(s)
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return fmt.Errorf("notice base URL %q: %w", s, err)
+	case u.Scheme != "http" && u.Scheme != "https", u.Host == "":
+		return fmt.Errorf("notice base URL %q: want an absolute http or https URL", s)
+	case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		return fmt.Errorf("notice base URL %q: want no user, query or fragment", s)
+	case strings.ContainsAny(s, unsafeURL):
+		return fmt.Errorf("notice base URL %q: has characters (%q) that break links", s, unsafeURL)
+	}
+	return nil
+}
+
+// unsafeURL are characters that end a link in markdown or plain text.
+const unsafeURL = "()<>[]\"'` \t\r\n"
+
+// confirmLink makes the confirmation path whole, or returns "" when there
+// is no base URL or the path is not a confirmation path.
+func (r *Renderer) confirmLink(path string) string {
+	token, ok := strings.CutPrefix(path, ticketing.ConfirmPathPrefix)
+	if !ok || r.o.BaseURL == "" || token == "" || strings.IndexFunc(token, notTokenRune) >= 0 {
+		return ""
+	}
+	return r.o.BaseURL + path
+}
+
+// notTokenRune: tokens are base64url and decimal parts joined by dots.
+func notTokenRune(c rune) bool {
+	return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.')
+}
 
 // Default is a Renderer with the default options.
 var Default = New(Options{})
@@ -107,6 +155,9 @@ func New(opts Options) *Renderer {
 		if v != "" {
 			o.Team[NormalizeLang(k)] = v
 		}
+	}
+	if CheckBaseURL(opts.BaseURL) == nil {
+		o.BaseURL = strings.TrimRight(strings.TrimSpace(opts.BaseURL), "/")
 	}
 	return &Renderer{o: o}
 }
@@ -162,6 +213,7 @@ type view struct {
 	Body      []string
 	Facts     []factLine
 	Lists     []list
+	Link      *link
 	Outro     []string
 	Signature string
 	Ref       string
@@ -170,6 +222,9 @@ type view struct {
 }
 
 type factLine struct{ Label, Value string }
+
+// link is a sentence and the URL it introduces.
+type link struct{ Text, URL string }
 
 type list struct {
 	Title string
@@ -222,6 +277,9 @@ func (r *Renderer) view(n ticketing.Notice, lang, audience string) (*view, error
 	}
 	if !d.IsCustomer && len(d.Evidence) > 0 {
 		v.Lists = append(v.Lists, list{Title: x(cat.common.evidenceTitle), Items: d.Evidence, Colon: strings.TrimSpace(v.Colon)})
+	}
+	if d.ConfirmLink != "" && m.link != nil {
+		v.Link = &link{Text: x(m.link), URL: d.ConfirmLink}
 	}
 	if d.IsCustomer {
 		v.Greeting = x(cat.common.greeting)
