@@ -82,6 +82,9 @@ type Agent struct {
 	good   map[string]*collector.Snapshot // last snapshot that answered
 	nbrSig map[string]string              // neighbour signature per device, to rebuild the graph only on change
 	flaps  map[string]bool                // fingerprints of flapping symptoms on tickets
+	// reconciled counts answering polls per device since the start, up to
+	// the one that checks its open tickets against the rules' state.
+	reconciled map[string]int
 
 	ln net.Listener
 }
@@ -95,7 +98,7 @@ func New(ctx context.Context, cfg *inventory.Config, opts Options) (*Agent, erro
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	a := &Agent{cfg: cfg, log: opts.Logger, now: opts.Now, opts: opts, latest: map[string]*collector.Snapshot{}, good: map[string]*collector.Snapshot{}, nbrSig: map[string]string{}, flaps: map[string]bool{},
+	a := &Agent{cfg: cfg, log: opts.Logger, now: opts.Now, opts: opts, latest: map[string]*collector.Snapshot{}, good: map[string]*collector.Snapshot{}, nbrSig: map[string]string{}, flaps: map[string]bool{}, reconciled: map[string]int{},
 		rem: remediations{byID: map[string]*remediation.Remediation{}}}
 
 	a.graph = a.buildTopology()
@@ -323,6 +326,9 @@ func (a *Agent) onSnapshot(s *collector.Snapshot) {
 	a.metrics.ruleEval.Observe(time.Since(start).Seconds())
 	for _, al := range alerts {
 		a.ingest(al, dev)
+	}
+	if s.Reachable {
+		a.reconcile(dev.Name)
 	}
 }
 

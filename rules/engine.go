@@ -828,6 +828,25 @@ func (e *Engine) Active() []Alert {
 	return out
 }
 
+// Holding returns the fingerprints of a device's alerts whose condition
+// holds now, pending or firing. After a restart the agent resolves the open
+// tickets whose faults are no longer among them.
+func (e *Engine) Holding(device string) map[string]bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := map[string]bool{}
+	ds := e.devices[device]
+	if ds == nil {
+		return out
+	}
+	for key, st := range ds.alerts {
+		if st.active || st.out {
+			out[Fingerprint(e.rules[key.rule].Name, device, instanceName(key))] = true
+		}
+	}
+	return out
+}
+
 // Forget drops all state of a device, for one removed from the inventory.
 // It emits nothing: whether its open tickets close is ticketing's call.
 func (e *Engine) Forget(device string) {

@@ -573,3 +573,23 @@ func BenchmarkEvaluate(b *testing.B) {
 		})
 	}
 }
+
+func TestHolding(t *testing.T) {
+	rs := Default()
+	e := NewEngine(rs, Options{})
+	t0 := time.Unix(1000, 0)
+	snap := &collector.Snapshot{Device: "r1", Reachable: true, CPU: []collector.CPU{{Name: "cpu0", Percent: 99}}}
+	e.Evaluate(t0, snap, Target{Name: "r1"})
+	// cpu_high waits 2m: pending, not firing, but it holds.
+	if h := e.Holding("r1"); !h[Fingerprint("cpu_high", "r1", "cpu0")] {
+		t.Fatalf("pending cpu_high not held: %v", h)
+	}
+	snap.CPU[0].Percent = 10
+	e.Evaluate(t0.Add(time.Minute), snap, Target{Name: "r1"})
+	if h := e.Holding("r1"); len(h) != 0 {
+		t.Errorf("after the condition cleared: %v", h)
+	}
+	if h := e.Holding("nobody"); len(h) != 0 {
+		t.Errorf("unknown device: %v", h)
+	}
+}

@@ -1,0 +1,57 @@
+package agent
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/nocagent/nocagent/rules"
+	"github.com/nocagent/nocagent/ticketing"
+)
+
+// reconcile runs once per device after the agent starts, on the second
+// snapshot in which the device answers (the first has no rates, so rate
+// rules cannot hold yet): alert state lives in memory, so a
+// fault that cleared while the agent was down would never send its
+// "resolved". Every symptom of the device's open monitoring tickets that the
+// rules no longer hold (pending or firing) is cleared now, with a note
+// saying why.
+func (a *Agent) reconcile(device string) {
+	a.mu.Lock()
+	a.reconciled[device]++
+	n := a.reconciled[device]
+	a.mu.Unlock()
+	if n != 2 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	open, err := a.tickets.List(ctx, ticketing.Filter{Device: device, Open: true, Limit: ticketing.MaxListLimit})
+	if err != nil {
+		a.log.Warn("reconcile open tickets", "device", device, "err", err)
+		return
+	}
+	holding := a.engine.Holding(device)
+	for _, summary := range open {
+		if summary.Source != ticketing.SourceMonitoring {
+			continue
+		}
+		t, err := a.tickets.Get(ctx, summary.ID)
+		if err != nil {
+			continue
+		}
+		for _, ev := range t.Evidence {
+			if !ev.Firing || ev.ClearedAt != nil || holding[ev.Fingerprint] || strings.HasPrefix(ev.Rule, "inspection/") {
+				continue
+			}
+			dc, _ := a.deviceContext(device)
+			sig := ticketing.Signal{
+				Fingerprint: ev.Fingerprint, Rule: ev.Rule, Instance: ev.Instance, Firing: false,
+				Severity: ev.Severity, Category: t.Category, Priority: string(ev.Priority), Value: ev.Value,
+				Threshold: ev.Threshold, Summary: ev.Summary, At: a.now(), Device: dc,
+				Note: "no longer present when the agent restarted",
+			}
+			a.ingestSignal(sig, rules.Alert{Rule: ev.Rule, Device: device, Summary: ev.Summary})
+		}
+	}
+}
