@@ -29,6 +29,7 @@ import (
 	"github.com/nocagent/nocagent/plugins/remediation"
 	"github.com/nocagent/nocagent/rules"
 	"github.com/nocagent/nocagent/ticketing"
+	"github.com/nocagent/nocagent/ticketing/email"
 	"github.com/nocagent/nocagent/ticketing/httpapi"
 	"github.com/nocagent/nocagent/topology"
 )
@@ -69,6 +70,7 @@ type Agent struct {
 	corr          *rules.Correlator
 	plugins       *plugins.Host
 	rem           remediations
+	mailer        *email.Sender // the first email notifier; nil when none
 	inspections   *inspection.Scheduler
 	inspectionDir string
 	dataDir       string
@@ -132,8 +134,11 @@ func New(ctx context.Context, cfg *inventory.Config, opts Options) (*Agent, erro
 		return nil, err
 	}
 	channels := make([]string, 0, len(senders))
-	for name := range senders {
+	for name, s := range senders {
 		channels = append(channels, name)
+		if m, ok := s.(*email.Sender); ok && a.mailer == nil {
+			a.mailer = m // also mails contract reports
+		}
 	}
 	sort.Strings(channels)
 	process, err := loadProcess(cfg.ServiceFile)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/nocagent/nocagent/collector"
 	"github.com/nocagent/nocagent/inventory"
@@ -124,6 +125,20 @@ func (a *Agent) archiveReport(r inspection.InspectionResult, dir string) {
 		return
 	}
 	a.log.Info("inspection report archived", "contract", c.ID, "path", path)
+	if a.mailer == nil || len(c.Recipients) == 0 {
+		return
+	}
+	counts := r.Counts()
+	text := fmt.Sprintf("Inspection %s of contract %s: %d devices inspected; findings by severity: %v. The full report is the HTML part of this message.",
+		r.ID, c.ID, len(r.Devices), counts)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	subject := fmt.Sprintf("Inspection report %s — %s", c.ID, r.At.Format("2006-01-02"))
+	if err := a.mailer.SendDocument(ctx, "inspection-"+r.ID, c.Recipients, subject, text, buf.String(), r.At); err != nil {
+		a.log.Error("inspection report mail", "contract", c.ID, "err", err)
+		return
+	}
+	a.log.Info("inspection report mailed", "contract", c.ID, "recipients", len(c.Recipients))
 }
 
 var reportID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)

@@ -20,6 +20,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/nocagent/nocagent/ticketing"
 	"github.com/nocagent/nocagent/ticketing/notice"
@@ -401,3 +402,20 @@ func (a plainAuth) Next(_ []byte, more bool) ([]byte, error) {
 }
 
 var _ ticketing.Sender = (*Sender)(nil)
+
+// SendDocument mails a document that is not a ticket notice — a contract's
+// inspection or service report — to the given addresses, as HTML with a
+// plain-text alternative. id names it in the Message-ID and headers, so a
+// re-send is recognisable.
+func (s *Sender) SendDocument(ctx context.Context, id string, to []string, subject, text, html string, at time.Time) error {
+	if len(to) == 0 {
+		return fmt.Errorf("email %s: no recipients", id)
+	}
+	l := Letter{Audience: "report", Lang: "", To: to}
+	n := ticketing.Notice{EventID: id, At: at, Ticket: ticketing.Ticket{ID: id}}
+	raw, err := s.compose(n, l, subject, text, html)
+	if err != nil {
+		return fmt.Errorf("email %s: %w", id, err)
+	}
+	return s.submit(ctx, id, []Letter{l}, [][]byte{raw})
+}

@@ -1,0 +1,95 @@
+package agent
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/nocagent/nocagent/inventory"
+)
+
+// inbox is a real SMTP server on loopback that keeps what it accepted.
+type inbox struct {
+	mu   sync.Mutex
+	msgs []string // "to|data"
+}
+
+type inboxSession struct {
+	in *inbox
+	to []string
+}
+
+func (s *inboxSession) AuthPlain(string, string) error       { return nil }
+func (s *inboxSession) Mail(string, *smtp.MailOptions) error { return nil }
+func (s *inboxSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.to = append(s.to, to)
+	return nil
+}
+func (s *inboxSession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.in.mu.Lock()
+	s.in.msgs = append(s.in.msgs, strings.Join(s.to, ",")+"|"+string(b))
+	s.in.mu.Unlock()
+	return nil
+}
+func (s *inboxSession) Reset()        { s.to = nil }
+func (s *inboxSession) Logout() error { return nil }
+
+func startInbox(t *testing.T) (*inbox, string) {
+	t.Helper()
+	in := &inbox{}
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &inboxSession{in: in}, nil }))
+	srv.Domain = "mx.test"
+	srv.ReadTimeout, srv.WriteTimeout = 5*time.Second, 5*time.Second
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return in, ln.Addr().String()
+}
+
+// An inspection's report goes by email to the contract's recipients, and
+// ticket notices go out by email too.
+func TestInspectionReportMailed(t *testing.T) {
+	in, addr := startInbox(t)
+	h := newHarness(t)
+	h.cfg.Notifiers = append(h.cfg.Notifiers, inventory.Notifier{Name: "mail", Kind: "email", SMTP: addr,
+		From: "NOC <noc@example.com>", TLS: "none", AddressBook: map[string][]string{"default": {"noc@example.com"}}})
+	h.start()
+	h.eventually(10*time.Second, "acme devices polled", func() bool {
+		var d deviceView
+		h.get("/api/v1/devices/acme-acc-3", &d)
+		return d.Reachable
+	})
+	req, _ := http.NewRequest("POST", "http://"+h.addr+"/api/v1/contracts/ACME-2026-001/inspections", nil)
+	req.Header.Set("Authorization", "Bearer "+h.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("inspection: %d", resp.StatusCode)
+	}
+	h.eventually(10*time.Second, "the report in the customer's mailbox", func() bool {
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		for _, m := range in.msgs {
+			if strings.HasPrefix(m, "alice.chen@acme.example|") && strings.Contains(m, "X-Nocagent-Event-Id: inspection-") && strings.Contains(m, "text/html") {
+				return true
+			}
+		}
+		return false
+	})
+}
