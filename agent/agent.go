@@ -141,7 +141,7 @@ func New(ctx context.Context, cfg *inventory.Config, opts Options) (*Agent, erro
 		}
 	}
 	sort.Strings(channels)
-	process, err := loadProcess(cfg.ServiceFile)
+	process, err := LoadProcess(cfg.ServiceFile)
 	if err != nil {
 		store.Close()
 		return nil, err

@@ -73,6 +73,7 @@ func (a *Agent) startPlugins(ctx context.Context, dataDir string) error {
 		return fmt.Errorf("inspections: %w", err)
 	}
 	a.inspections = s
+	go a.serviceReports(ctx, filepath.Join(dataDir, "reports"))
 	go func() {
 		if err := s.Run(ctx); err != nil && ctx.Err() == nil {
 			a.log.Error("inspection scheduler stopped", "err", err)
@@ -283,4 +284,68 @@ func (a *Agent) servePDF(w http.ResponseWriter, r *http.Request, id string, html
 	}
 	w.Header().Set("Content-Type", "application/pdf")
 	w.Write(pdf)
+}
+
+// serviceReports writes each contract's monthly service report once the
+// month is over — archived in the data directory and mailed to the
+// contract's recipients — and checks again every hour, so a report missed
+// while the agent was down is made when it comes back.
+func (a *Agent) serviceReports(ctx context.Context, dir string) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		now := a.now().UTC()
+		month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -1, 0)
+		for _, c := range a.inspections.Contracts() {
+			if err := a.serviceReport(ctx, dir, c, month, now); err != nil && ctx.Err() == nil {
+				a.log.Error("monthly service report", "contract", c.ID, "month", month.Format("2006-01"), "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (a *Agent) serviceReport(ctx context.Context, dir string, c inspection.Contract, month, now time.Time) error {
+	lang := c.Lang()
+	name := reports.ServiceFileName(month, lang, "html")
+	if _, err := os.Stat(filepath.Join(dir, c.ID, name)); err == nil {
+		return nil // made already
+	}
+	last, err := a.inspections.Latest(c.ID)
+	if err != nil {
+		return err
+	}
+	var devices []string
+	for _, t := range inspection.TargetsFromInventory(a.cfg) {
+		if c.InScope(t) {
+			devices = append(devices, t.Device.Name)
+		}
+	}
+	cust, _ := a.cfg.Customer(c.Customer)
+	d, truncated, err := reports.Collect(ctx, a.tickets, c, cust.Name, devices, last, month, now)
+	if err != nil {
+		return err
+	}
+	if truncated {
+		a.log.Warn("monthly service report: more tickets than one page; availability from the newest", "contract", c.ID)
+	}
+	var buf bytes.Buffer
+	if err := reports.RenderService(&buf, d, lang); err != nil {
+		return err
+	}
+	path, err := reports.Archive(dir, c.ID, name, buf.Bytes())
+	if err != nil {
+		return err
+	}
+	a.log.Info("monthly service report archived", "contract", c.ID, "path", path)
+	if a.mailer == nil || len(c.Recipients) == 0 {
+		return nil
+	}
+	subject := fmt.Sprintf("Service report %s — %s", c.ID, month.Format("2006-01"))
+	text := fmt.Sprintf("Monthly service report of contract %s for %s. The full report is the HTML part of this message.", c.ID, month.Format("January 2006"))
+	return a.mailer.SendDocument(ctx, "service-"+c.ID+"-"+month.Format("2006-01"), c.Recipients, subject, text, buf.String(), now)
 }

@@ -4,6 +4,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -67,6 +69,23 @@ func TestInspectionReportMailed(t *testing.T) {
 	h.cfg.Notifiers = append(h.cfg.Notifiers, inventory.Notifier{Name: "mail", Kind: "email", SMTP: addr,
 		From: "NOC <noc@example.com>", TLS: "none", AddressBook: map[string][]string{"default": {"noc@example.com"}}})
 	h.start()
+	// Last month's service reports are made at start, archived and mailed.
+	h.eventually(10*time.Second, "last month's service report mailed", func() bool {
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		for _, m := range in.msgs {
+			if strings.HasPrefix(m, "alice.chen@acme.example|") && strings.Contains(m, "X-Nocagent-Event-Id: service-ACME-2026-001-") {
+				return true
+			}
+		}
+		return false
+	})
+	month := time.Now().UTC().AddDate(0, 0, -time.Now().UTC().Day()+1).AddDate(0, -1, 0).Format("2006-01")
+	for _, c := range []string{"ACME-2026-001", "GLX-2026-007"} {
+		if _, err := os.Stat(filepath.Join(h.dir, "reports", c, "service-"+month+"-en.html")); err != nil {
+			t.Errorf("service report of %s: %v", c, err)
+		}
+	}
 	h.eventually(10*time.Second, "acme devices polled", func() bool {
 		var d deviceView
 		h.get("/api/v1/devices/acme-acc-3", &d)

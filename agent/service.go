@@ -105,8 +105,9 @@ func openStore(ctx context.Context, dsn, dataDir string) (ticketStore, error) {
 // verification are swept.
 const tickInterval = 10 * time.Second
 
-// loadProcess reads the service process settings; no file means defaults.
-func loadProcess(path string) (ticketing.ProcessConfig, error) {
+// LoadProcess reads the service process settings (service_file); no file
+// means the defaults of the service process.
+func LoadProcess(path string) (ticketing.ProcessConfig, error) {
 	var pc ticketing.ProcessConfig
 	if path == "" {
 		return pc, nil

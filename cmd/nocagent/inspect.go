@@ -3,8 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
+	"github.com/nocagent/nocagent/agent"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
 
 	"github.com/nocagent/nocagent/collector"
 	"github.com/nocagent/nocagent/inventory"
@@ -258,13 +257,7 @@ also writes it to FILE (PDF when FILE ends in .pdf: needs chromium).`,
 	return cmd
 }
 
-const maxListTickets = 1000
-
-// reportActor reads figures and problem records on behalf of the report.
-var reportActor = ticketing.Actor{Name: "nocagent-report", Role: ticketing.RoleManager}
-
 func (e *inspectEnv) serviceData(ctx context.Context, c inspection.Contract, from, now time.Time) (reports.ServiceData, error) {
-	to := from.AddDate(0, 1, 0)
 	dbPath := filepath.Join(e.cfg.Agent.DataDir, "nocagent.db")
 	if _, err := os.Stat(dbPath); err != nil {
 		return reports.ServiceData{}, fmt.Errorf("ticket store: %w (has the agent run with data_dir %s?)", err, e.cfg.Agent.DataDir)
@@ -274,52 +267,13 @@ func (e *inspectEnv) serviceData(ctx context.Context, c inspection.Contract, fro
 		return reports.ServiceData{}, err
 	}
 	defer store.Close()
-	pc, err := loadServiceFile(e.cfg.ServiceFile)
+	pc, err := agent.LoadProcess(e.cfg.ServiceFile)
 	if err != nil {
 		return reports.ServiceData{}, err
 	}
 	svc, err := ticketing.New(store, ticketing.Options{Process: pc, Now: func() time.Time { return now }})
 	if err != nil {
 		return reports.ServiceData{}, err
-	}
-	k, err := svc.KPIs(ctx, reportActor, ticketing.KPIFilter{Customer: c.Customer, Contract: c.ID, From: from, To: to})
-	if err != nil {
-		return reports.ServiceData{}, err
-	}
-	// Outages that began last month and lasted into this one count too.
-	// The list API caps a page at maxListTickets; a customer with more in
-	// two months gets availability from the newest ones, and is told.
-	ts, err := svc.List(ctx, ticketing.Filter{Customer: c.Customer, OpenedFrom: from.AddDate(0, -1, 0), OpenedTo: to, Limit: maxListTickets})
-	if err != nil {
-		return reports.ServiceData{}, err
-	}
-	if len(ts) == maxListTickets {
-		fmt.Fprintf(os.Stderr, "warning: %d tickets or more in two months: availability is computed from the newest %d\n", maxListTickets, maxListTickets)
-	}
-	var mine, major []ticketing.Ticket
-	inMine := map[string]bool{}
-	for _, t := range ts {
-		if t.Device.Contract != c.ID {
-			continue
-		}
-		mine = append(mine, t)
-		inMine[t.ID] = true
-		if t.Priority == ticketing.P1 && !t.OpenedAt.Before(from) && t.State != ticketing.StateCancelled && t.ParentID == "" {
-			major = append(major, t)
-		}
-	}
-	ps, err := svc.Problems(ctx, reportActor, ticketing.ProblemOpen)
-	if err != nil {
-		return reports.ServiceData{}, err
-	}
-	var open []ticketing.Problem
-	for _, p := range ps {
-		for _, id := range p.TicketIDs {
-			if inMine[id] {
-				open = append(open, p)
-				break
-			}
-		}
 	}
 	last, err := e.sched.Latest(c.ID)
 	if err != nil {
@@ -338,30 +292,9 @@ func (e *inspectEnv) serviceData(ctx context.Context, c inspection.Contract, fro
 			names = append(names, t.Device.Name)
 		}
 	}
-	end := to
-	if now.Before(end) {
-		end = now // a month in progress: availability so far
+	d, truncated, err := reports.Collect(ctx, svc, c, e.customerName(c.Customer), names, last, from, now)
+	if truncated {
+		fmt.Fprintf(os.Stderr, "warning: %d tickets or more in two months: availability is computed from the newest of them\n", ticketing.MaxListLimit)
 	}
-	return reports.ServiceData{Contract: c, CustomerName: e.customerName(c.Customer), From: from, To: to, KPIs: k,
-		Availability: reports.Availability(mine, names, from, end), MajorFaults: major, OpenProblems: open,
-		Inspection: last, Generated: now}, nil
-}
-
-// loadServiceFile reads the service process settings the agent uses (the
-// SLA targets decide compliance); no file means the defaults.
-func loadServiceFile(path string) (ticketing.ProcessConfig, error) {
-	var pc ticketing.ProcessConfig
-	if path == "" {
-		return pc, nil
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return pc, fmt.Errorf("service file: %w", err)
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&pc); err != nil && !errors.Is(err, io.EOF) {
-		return pc, fmt.Errorf("service file %s: %w", path, err)
-	}
-	return pc, nil
+	return d, err
 }
