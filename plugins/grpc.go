@@ -3,13 +3,16 @@ package plugins
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/nocagent/nocagent/plugins/proto"
 )
@@ -76,10 +79,13 @@ func RegisterGRPCServers(s grpc.ServiceRegistrar, impl Base) {
 	if i, ok := impl.(Inspector); ok {
 		pb.RegisterInspectorServer(s, &InspectorGRPCServer{Impl: i})
 	}
+	if t, ok := impl.(TicketSink); ok {
+		pb.RegisterTicketSinkServer(s, &TicketSinkGRPCServer{Impl: t})
+	}
 }
 
 // GRPCClient is the host side of one plugin connection. Base is usable at
-// once; Remediator and Inspector wrap the same connection once Info has
+// once; Remediator, Inspector and TicketSink wrap the same connection once Info has
 // said which kind the plugin is.
 type GRPCClient struct {
 	BaseGRPCClient
@@ -99,6 +105,11 @@ func (c *GRPCClient) Remediator() *RemediatorGRPCClient {
 // Inspector returns the inspector client on this connection.
 func (c *GRPCClient) Inspector() *InspectorGRPCClient {
 	return &InspectorGRPCClient{BaseGRPCClient: c.BaseGRPCClient, c: pb.NewInspectorClient(c.conn)}
+}
+
+// TicketSink returns the ticket sink client on this connection.
+func (c *GRPCClient) TicketSink() *TicketSinkGRPCClient {
+	return &TicketSinkGRPCClient{BaseGRPCClient: c.BaseGRPCClient, c: pb.NewTicketSinkClient(c.conn)}
 }
 
 // ---- Base ----
@@ -308,7 +319,133 @@ func (s *InspectorGRPCServer) Inspect(ctx context.Context, req *pb.InspectReques
 	return resp, nil
 }
 
+// ---- TicketSink ----
+
+// TicketSinkGRPCClient implements TicketSink over gRPC.
+type TicketSinkGRPCClient struct {
+	BaseGRPCClient
+	c pb.TicketSinkClient
+}
+
+// Push implements TicketSink. The external id of a Push that failed after
+// creating or finding the issue comes back as a detail of the error
+// status.
+func (c *TicketSinkGRPCClient) Push(ctx context.Context, t SinkTicket) (string, error) {
+	resp, err := c.c.Push(ctx, &pb.PushRequest{Ticket: sinkTicketToPB(t)})
+	if err != nil {
+		var key string
+		if st, ok := status.FromError(err); ok {
+			for _, d := range st.Details() {
+				if r, ok := d.(*pb.PushResponse); ok {
+					key = r.GetExternalId()
+				}
+			}
+		}
+		return key, fromStatus(err)
+	}
+	return resp.GetExternalId(), nil
+}
+
+// Pull implements TicketSink.
+func (c *TicketSinkGRPCClient) Pull(ctx context.Context, since time.Time) ([]SinkChange, error) {
+	resp, err := c.c.Pull(ctx, &pb.PullRequest{Since: timeToPB(since)})
+	if err != nil {
+		return nil, fromStatus(err)
+	}
+	out := make([]SinkChange, 0, len(resp.GetChanges()))
+	for i, ch := range resp.GetChanges() {
+		at, err := timeFromPB(ch.GetAt())
+		if err != nil {
+			return nil, fmt.Errorf("%w: Pull: change %d: %v", ErrMalformed, i, err)
+		}
+		out = append(out, SinkChange{TicketID: ch.GetTicketId(), ExternalID: ch.GetExternalId(), State: ch.GetState(),
+			Note: ch.GetNote(), Actor: ch.GetActor(), At: at})
+	}
+	return out, nil
+}
+
+// TicketSinkGRPCServer serves TicketSink.
+type TicketSinkGRPCServer struct {
+	pb.UnimplementedTicketSinkServer
+	Impl TicketSink
+}
+
+// Push implements pb.TicketSinkServer.
+func (s *TicketSinkGRPCServer) Push(ctx context.Context, req *pb.PushRequest) (*pb.PushResponse, error) {
+	t, err := sinkTicketFromPB(req.GetTicket())
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	key, err := s.Impl.Push(ctx, t)
+	if err != nil {
+		st := status.Convert(toStatus(err))
+		if key != "" {
+			if withKey, derr := st.WithDetails(&pb.PushResponse{ExternalId: key}); derr == nil {
+				st = withKey
+			}
+		}
+		return nil, st.Err()
+	}
+	return &pb.PushResponse{ExternalId: key}, nil
+}
+
+// Pull implements pb.TicketSinkServer.
+func (s *TicketSinkGRPCServer) Pull(ctx context.Context, req *pb.PullRequest) (*pb.PullResponse, error) {
+	since, err := timeFromPB(req.GetSince())
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, "since: "+err.Error())
+	}
+	changes, err := s.Impl.Pull(ctx, since)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &pb.PullResponse{Changes: make([]*pb.SinkChange, 0, len(changes))}
+	for _, ch := range changes {
+		resp.Changes = append(resp.Changes, &pb.SinkChange{TicketId: ch.TicketID, ExternalId: ch.ExternalID, State: ch.State,
+			Note: ch.Note, Actor: ch.Actor, At: timeToPB(ch.At)})
+	}
+	return resp, nil
+}
+
 // ---- conversions ----
+
+func sinkTicketToPB(t SinkTicket) *pb.SinkTicket {
+	return &pb.SinkTicket{Id: t.ID, ExternalId: t.ExternalID, Title: t.Title, Description: t.Description, Priority: t.Priority,
+		Category: t.Category, State: t.State, Customer: t.Customer, Contract: t.Contract, Site: t.Site, Device: t.Device,
+		Model: t.Model, Serial: t.Serial, UpdatedAt: timeToPB(t.UpdatedAt)}
+}
+
+func sinkTicketFromPB(t *pb.SinkTicket) (SinkTicket, error) {
+	at, err := timeFromPB(t.GetUpdatedAt())
+	if err != nil {
+		return SinkTicket{}, fmt.Errorf("ticket %s: updated_at: %w", t.GetId(), err)
+	}
+	return SinkTicket{ID: t.GetId(), ExternalID: t.GetExternalId(), Title: t.GetTitle(), Description: t.GetDescription(),
+		Priority: t.GetPriority(), Category: t.GetCategory(), State: t.GetState(), Customer: t.GetCustomer(),
+		Contract: t.GetContract(), Site: t.GetSite(), Device: t.GetDevice(), Model: t.GetModel(), Serial: t.GetSerial(),
+		UpdatedAt: at}, nil
+}
+
+// timeToPB leaves the zero time unset: its Unix value is out of the
+// Timestamp range.
+func timeToPB(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+// timeFromPB returns the zero time for an unset timestamp and an error for
+// one outside the valid range, which only a broken peer sends.
+func timeFromPB(ts *timestamppb.Timestamp) (time.Time, error) {
+	if ts == nil {
+		return time.Time{}, nil
+	}
+	if err := ts.CheckValid(); err != nil {
+		return time.Time{}, err
+	}
+	return ts.AsTime(), nil
+}
 
 func deviceToPB(d Device) *pb.Device {
 	return &pb.Device{Name: d.Name, Address: d.Address, CredentialRef: d.CredentialRef, Vendor: d.Vendor, Model: d.Model,
@@ -365,7 +502,8 @@ func toStatus(err error) error {
 }
 
 // fromStatus maps a gRPC status back on the host side. Refusals and invalid
-// requests become remoteErrors; everything else keeps its status, which the
+// requests become remoteErrors and ordinary failures (Unknown) plain
+// errors; everything else keeps its status, which the
 // host reads to tell a crash or hang from an ordinary failure.
 func fromStatus(err error) error {
 	if err == nil {
@@ -380,6 +518,10 @@ func fromStatus(err error) error {
 		return &remoteError{msg: st.Message(), kind: ErrRefused}
 	case codes.InvalidArgument:
 		return &remoteError{msg: st.Message(), kind: ErrInvalid}
+	case codes.Unknown:
+		// An ordinary failure the plugin reported: its message is the
+		// error, without gRPC's "rpc error: code = Unknown desc =".
+		return errors.New(st.Message())
 	}
 	return err
 }

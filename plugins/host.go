@@ -43,6 +43,11 @@ type HostConfig struct {
 	Builtins []Base
 	// Configs is the Configure input of each plugin, by plugin name.
 	Configs map[string][]byte
+	// ConfigSecrets lists, by plugin name, the secret values inside
+	// Configs (a sink's API token or password). The host scrubs them from
+	// every error and plugin log line, as it does the Secrets of a call: a
+	// plugin may echo its configuration back.
+	ConfigSecrets map[string]Secrets
 	// Env is the whole environment of external plugins. The agent's own
 	// environment is not passed on: it may hold secrets.
 	Env []string
@@ -83,7 +88,8 @@ type Status struct {
 // after its backoff. Restarts are lazy, so an idle broken plugin costs
 // nothing. Its methods are safe for concurrent use.
 //
-// Lifecycle: NewHost, calls through Remediator/Inspector, Close once.
+// Lifecycle: NewHost, calls through Remediator/Inspector/TicketSink, Close
+// once.
 type Host struct {
 	cfg   HostConfig
 	log   *slog.Logger
@@ -105,7 +111,7 @@ type instance struct {
 
 	mu        sync.Mutex
 	info      Info
-	impl      Base // current remediator/inspector; nil while down
+	impl      Base // current remediator/inspector/sink; nil while down
 	client    *goplugin.Client
 	gen       int // incremented per start, so one failure stops one generation
 	failures  int // consecutive
@@ -132,6 +138,9 @@ func NewHost(ctx context.Context, cfg HostConfig) (*Host, error) {
 		cfg.MaxBackoff = max(time.Minute, cfg.MinBackoff)
 	}
 	h := &Host{cfg: cfg, log: cfg.Logger, now: cfg.Now, scrub: newRedactor(), plugins: map[string]*instance{}}
+	for _, s := range cfg.ConfigSecrets {
+		h.scrub.add(s)
+	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -253,7 +262,7 @@ func (h *Host) startLocked(ctx context.Context, in *instance) error {
 		case info.Kind == KindInspector && client != nil:
 			base = base.(*GRPCClient).Inspector()
 		case info.Kind == KindTicketSink && client != nil:
-			err = errors.New("ticket_sink plugins cannot run out of process yet")
+			base = base.(*GRPCClient).TicketSink()
 		}
 	}
 	if err == nil && info.Kind == KindRemediator {
@@ -264,6 +273,11 @@ func (h *Host) startLocked(ctx context.Context, in *instance) error {
 	if err == nil && info.Kind == KindInspector {
 		if _, ok := base.(Inspector); !ok {
 			err = fmt.Errorf("%w: says it is an inspector but does not implement Inspector", ErrMalformed)
+		}
+	}
+	if err == nil && info.Kind == KindTicketSink {
+		if _, ok := base.(TicketSink); !ok {
+			err = fmt.Errorf("%w: says it is a ticket sink but does not implement TicketSink", ErrMalformed)
 		}
 	}
 	if err != nil {
@@ -376,6 +390,16 @@ func (h *Host) Inspector(name string) (Inspector, error) {
 		return nil, err
 	}
 	return &hostInspector{h: h, in: in}, nil
+}
+
+// TicketSink returns the named ticket sink; its calls go through the
+// host's isolation. Errors wrap ErrNotFound.
+func (h *Host) TicketSink(name string) (TicketSink, error) {
+	in, err := h.instance(name, KindTicketSink)
+	if err != nil {
+		return nil, err
+	}
+	return &hostSink{h: h, in: in}, nil
 }
 
 func (h *Host) instance(name, kind string) (*instance, error) {
@@ -502,7 +526,11 @@ func (e *pluginError) Is(target error) bool {
 	return slices.Contains(e.is, target)
 }
 
-// call runs one method of a plugin with the host's isolation.
+// call runs one method of a plugin with the host's isolation. When the
+// plugin answers with an error (a refusal, an invalid request, an ordinary
+// failure) its result comes back with the error: a sink's Push returns the
+// issue it created even when a later step failed. After a fault the result
+// is the zero value.
 func call[T any](h *Host, ctx context.Context, in *instance, method string, secrets Secrets,
 	fn func(context.Context, Base) (T, error), check func(T) error) (T, error) {
 	var zero T
@@ -530,9 +558,9 @@ func call[T any](h *Host, ctx context.Context, in *instance, method string, secr
 	msg := h.scrub.apply(err.Error())
 	switch {
 	case errors.Is(err, ErrRefused):
-		return zero, &pluginError{msg: prefix + msg, is: []error{ErrRefused}}
+		return res, &pluginError{msg: prefix + msg, is: []error{ErrRefused}}
 	case errors.Is(err, ErrInvalid):
-		return zero, &pluginError{msg: prefix + msg, is: []error{ErrInvalid}}
+		return res, &pluginError{msg: prefix + msg, is: []error{ErrInvalid}}
 	case errors.Is(err, context.Canceled) && ctx.Err() == context.Canceled:
 		// The caller gave up; the plugin did nothing wrong.
 		return zero, &pluginError{msg: prefix + "canceled by the caller", is: []error{context.Canceled}}
@@ -549,7 +577,7 @@ func call[T any](h *Host, ctx context.Context, in *instance, method string, secr
 	}
 	// An ordinary failure the plugin reported (device unreachable...): the
 	// plugin itself is healthy.
-	return zero, &pluginError{msg: prefix + msg}
+	return res, &pluginError{msg: prefix + msg}
 }
 
 // isTransport reports errors that mean the connection or process is gone,
@@ -657,6 +685,46 @@ func (i *hostInspector) Inspect(ctx context.Context, req InspectRequest) ([]Find
 	return call(i.h, ctx, i.in, "Inspect", req.Secrets, func(ctx context.Context, b Base) ([]Finding, error) {
 		return b.(Inspector).Inspect(ctx, req)
 	}, CheckFindings)
+}
+
+// hostSink is a TicketSink whose calls go through the host.
+type hostSink struct {
+	h  *Host
+	in *instance
+}
+
+func (s *hostSink) Info(ctx context.Context) (Info, error) {
+	return call(s.h, ctx, s.in, "Info", nil, func(ctx context.Context, b Base) (Info, error) { return b.Info(ctx) }, CheckInfo)
+}
+
+func (s *hostSink) Configure(ctx context.Context, config []byte) error {
+	_, err := call(s.h, ctx, s.in, "Configure", nil, func(ctx context.Context, b Base) (struct{}, error) {
+		return struct{}{}, b.Configure(ctx, config)
+	}, func(struct{}) error { return nil })
+	return err
+}
+
+// Push returns the external id with the error when the sink created or
+// found the issue before failing; an id that is not a valid one is dropped
+// rather than stored on the ticket.
+func (s *hostSink) Push(ctx context.Context, t SinkTicket) (string, error) {
+	key, err := call(s.h, ctx, s.in, "Push", nil, func(ctx context.Context, b Base) (string, error) {
+		return b.(TicketSink).Push(ctx, t)
+	}, CheckExternalID)
+	if err != nil && CheckExternalID(key) != nil {
+		key = ""
+	}
+	return key, err
+}
+
+func (s *hostSink) Pull(ctx context.Context, since time.Time) ([]SinkChange, error) {
+	changes, err := call(s.h, ctx, s.in, "Pull", nil, func(ctx context.Context, b Base) ([]SinkChange, error) {
+		return b.(TicketSink).Pull(ctx, since)
+	}, func(cs []SinkChange) error { return CheckChanges(since, cs) })
+	if err != nil {
+		return nil, err
+	}
+	return changes, nil
 }
 
 // redactor removes secret values the host has passed to plugins from any

@@ -28,6 +28,11 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// Re-run by a test as a plugin process: serve and exit.
+	if name := os.Getenv(servePluginEnv); name != "" {
+		servePlugin(name)
+		os.Exit(0)
+	}
 	code := m.Run()
 	if buildDir != "" {
 		os.RemoveAll(buildDir)

@@ -218,7 +218,10 @@ type Inspector interface {
 	Inspect(ctx context.Context, req InspectRequest) ([]Finding, error)
 }
 
-// SinkTicket is the part of a ticket a sink mirrors into an ITSM.
+// SinkTicket is the part of a ticket a sink mirrors into an ITSM. The
+// device context (serial, model, site, contract) is what the engineer
+// working the issue in the ITSM needs without opening nocagent: which box,
+// where, under which contract.
 type SinkTicket struct {
 	ID          string    `json:"id"`
 	ExternalID  string    `json:"external_id,omitempty"` // empty until first pushed
@@ -228,7 +231,11 @@ type SinkTicket struct {
 	Category    string    `json:"category"`
 	State       string    `json:"state"`
 	Customer    string    `json:"customer,omitempty"`
-	Device      string    `json:"device,omitempty"`
+	Contract    string    `json:"contract,omitempty"`
+	Site        string    `json:"site,omitempty"`
+	Device      string    `json:"device,omitempty"` // the device's name
+	Model       string    `json:"model,omitempty"`
+	Serial      string    `json:"serial,omitempty"`
 	UpdatedAt   time.Time `json:"updated_at"`
 }
 
@@ -243,8 +250,10 @@ type SinkChange struct {
 }
 
 // TicketSink pushes tickets to an external ITSM and pulls back state
-// changes. Push returns the external id. Pull returns changes after since,
-// oldest first. (Contract only: no gRPC adapter or connector yet.)
+// changes. Push creates or updates the ticket's external issue and returns
+// its id; when the issue exists but a later step failed, it returns the id
+// together with the error, so the caller keeps the link. Pull returns the
+// changes made strictly after since, oldest first.
 type TicketSink interface {
 	Base
 	Push(ctx context.Context, t SinkTicket) (externalID string, err error)

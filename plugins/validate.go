@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"time"
+	"unicode"
 )
 
 // ErrMalformed marks a plugin reply that breaks the contract. The host
@@ -122,4 +124,62 @@ func CheckFindings(fs []Finding) error {
 		}
 	}
 	return nil
+}
+
+// Limits on a sink's replies.
+const (
+	maxExternalIDLen = 255
+	maxChanges       = 10000
+)
+
+// CheckExternalID checks the id a sink's Push returns: present, short and
+// printable, since it is stored on the ticket and shown in the UI.
+func CheckExternalID(id string) error {
+	if id == "" || len(id) > maxExternalIDLen {
+		return fmt.Errorf("%w: Push: external id %q is empty or longer than %d bytes", ErrMalformed, truncate(id), maxExternalIDLen)
+	}
+	for _, r := range id {
+		if !unicode.IsPrint(r) {
+			return fmt.Errorf("%w: Push: external id %q holds unprintable characters", ErrMalformed, truncate(id))
+		}
+	}
+	return nil
+}
+
+// CheckChanges checks a sink's Pull reply: each change names its ticket
+// and external issue, happened after since, and they come oldest first. A
+// change's state, when set, is a name; which states exist is the ticket
+// store's business.
+func CheckChanges(since time.Time, cs []SinkChange) error {
+	if len(cs) > maxChanges {
+		return fmt.Errorf("%w: Pull: %d changes (max %d)", ErrMalformed, len(cs), maxChanges)
+	}
+	for i, c := range cs {
+		switch {
+		case c.TicketID == "" || len(c.TicketID) > maxNameLen*4:
+			return fmt.Errorf("%w: Pull: change %d: ticket id %q is empty or too long", ErrMalformed, i, truncate(c.TicketID))
+		case CheckExternalID(c.ExternalID) != nil:
+			return fmt.Errorf("%w: Pull: change %d: external id %q is empty, too long or unprintable", ErrMalformed, i, truncate(c.ExternalID))
+		case c.State != "" && (len(c.State) > maxNameLen || !nameRE.MatchString(c.State)):
+			return fmt.Errorf("%w: Pull: change %d: state %q is not a state name", ErrMalformed, i, truncate(c.State))
+		case c.State == "" && c.Note == "":
+			return fmt.Errorf("%w: Pull: change %d (ticket %s): neither a state nor a note", ErrMalformed, i, c.TicketID)
+		case len(c.Note) > maxTextLen || len(c.Actor) > maxTextLen:
+			return fmt.Errorf("%w: Pull: change %d: note or actor longer than %d bytes", ErrMalformed, i, maxTextLen)
+		case !c.At.After(since):
+			return fmt.Errorf("%w: Pull: change %d (ticket %s) at %s is not after since %s", ErrMalformed, i, c.TicketID,
+				c.At.UTC().Format(time.RFC3339Nano), since.UTC().Format(time.RFC3339Nano))
+		case i > 0 && c.At.Before(cs[i-1].At):
+			return fmt.Errorf("%w: Pull: change %d (ticket %s) is older than the change before it", ErrMalformed, i, c.TicketID)
+		}
+	}
+	return nil
+}
+
+// truncate shortens garbage quoted in an error.
+func truncate(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "..."
+	}
+	return s
 }

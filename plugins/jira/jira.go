@@ -555,12 +555,15 @@ func summary(t plugins.SinkTicket) string {
 }
 
 // description is the ticket's description and a table of its facts, in
-// Jira wiki markup (REST v2 takes wiki text, not ADF).
+// Jira wiki markup (REST v2 takes wiki text, not ADF). The device rows let
+// whoever works the issue in Jira find the box (site, serial for the
+// vendor's RMA) and the contract it is served under.
 func description(t plugins.SinkTicket) string {
 	var b strings.Builder
 	b.WriteString(strings.TrimSpace(t.Description))
 	b.WriteString("\n\n----\n||nocagent ticket|" + cell(t.ID) + "|\n")
-	for _, row := range [][2]string{{"Customer", t.Customer}, {"Device", t.Device}, {"Category", t.Category},
+	for _, row := range [][2]string{{"Customer", t.Customer}, {"Contract", t.Contract}, {"Site", t.Site},
+		{"Device", t.Device}, {"Model", t.Model}, {"Serial", t.Serial}, {"Category", t.Category},
 		{"Priority", t.Priority}, {"State", t.State}} {
 		if row[1] != "" {
 			fmt.Fprintf(&b, "||%s|%s|\n", row[0], cell(row[1]))

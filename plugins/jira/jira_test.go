@@ -6,7 +6,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"flag"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/nocagent/nocagent/plugins"
 	"github.com/nocagent/nocagent/plugins/jira"
+	"github.com/nocagent/nocagent/plugins/jira/jiratest"
 )
 
 const (
@@ -25,7 +28,7 @@ const (
 var basic = "Basic " + base64.StdEncoding.EncodeToString([]byte(email+":"+apiToken))
 
 type env struct {
-	fake   *fakeJira
+	fake   *jiratest.Fake
 	sink   *jira.Sink
 	logs   *bytes.Buffer
 	mu     sync.Mutex
@@ -34,7 +37,7 @@ type env struct {
 
 func newEnv(t *testing.T, extra map[string]any) *env {
 	t.Helper()
-	e := &env{fake: newFakeJira(t, basic), logs: &bytes.Buffer{}}
+	e := &env{fake: jiratest.New(t, basic), logs: &bytes.Buffer{}}
 	e.sink = jira.New(jira.Options{
 		Logger: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:    func() time.Time { return time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC) },
@@ -45,7 +48,7 @@ func newEnv(t *testing.T, extra map[string]any) *env {
 			return nil
 		},
 	})
-	cfg := map[string]any{"base_url": e.fake.srv.URL, "project_key": "NOC", "request_timeout": "2s",
+	cfg := map[string]any{"base_url": e.fake.URL, "project_key": "NOC", "request_timeout": "2s",
 		"auth": map[string]string{"email": email, "api_token": apiToken}}
 	for k, v := range extra {
 		cfg[k] = v
@@ -66,8 +69,9 @@ func ctx(t *testing.T) context.Context {
 
 func ticket() plugins.SinkTicket {
 	return plugins.SinkTicket{ID: "NOC-000042", Title: "Link down on sw-acc-1 Gi1/0/7", Priority: "P1", Category: "link",
-		State: "new", Customer: "acme", Device: "sw-acc-1",
-		Description: "Interface Gi1/0/7 went down at 09:58.\nSerial FOC1234X0AB, site Shanghai-1, contract ACME-2025.",
+		State: "new", Customer: "acme", Contract: "ACME-2025", Site: "Shanghai-1 | floor 3", Device: "sw-acc-1",
+		Model: "C9300-48P", Serial: "FOC1234X0AB",
+		Description: "Interface Gi1/0/7 went down at 09:58.\nLLDP neighbour: ap-3f-12.",
 		UpdatedAt:   time.Date(2025, 3, 1, 9, 58, 0, 0, time.UTC)}
 }
 
@@ -77,7 +81,7 @@ func TestPushCreates(t *testing.T) {
 	if err != nil || key != "NOC-1" {
 		t.Fatalf("Push = %q, %v; want NOC-1", key, err)
 	}
-	reqs, bodies := e.fake.snapshot()
+	reqs, bodies := e.fake.Requests()
 	if len(reqs) != 2 || !strings.HasPrefix(reqs[0], "GET /rest/api/2/search?") || reqs[1] != "POST /rest/api/2/issue" {
 		t.Fatalf("requests %q; want a label search then a create", reqs)
 	}
@@ -97,14 +101,11 @@ func TestPushCreates(t *testing.T) {
 			t.Errorf("field %s = %s, want %s", k, got, exp)
 		}
 	}
-	desc := fields["description"].(string)
-	for _, s := range []string{"Serial FOC1234X0AB, site Shanghai-1, contract ACME-2025", "||nocagent ticket|NOC-000042|", "||Customer|acme|", "||Device|sw-acc-1|"} {
-		if !strings.Contains(desc, s) {
-			t.Errorf("description lacks %q:\n%s", s, desc)
-		}
-	}
-	if is := e.fake.issue("NOC-1"); is.status != "Open" {
-		t.Fatalf("a new ticket was transitioned to %s", is.status)
+	// The description carries the device context as a wiki table; the
+	// site's "|" is escaped so it stays one cell.
+	golden(t, "testdata/description.golden", fields["description"].(string))
+	if is := e.fake.Issue("NOC-1"); is.Status != "Open" {
+		t.Fatalf("a new ticket was transitioned to %s", is.Status)
 	}
 }
 
@@ -121,23 +122,23 @@ func TestPushUpdatesAndTransitions(t *testing.T) {
 	if err != nil || key != "NOC-1" {
 		t.Fatalf("second Push = %q, %v", key, err)
 	}
-	is := e.fake.issue("NOC-1")
-	if is.status != "Work in progress" || is.priority != "Medium" || is.summary != "[NOC-000042] Link flapping on sw-acc-1 Gi1/0/7" {
-		t.Fatalf("issue after update: status %q priority %q summary %q", is.status, is.priority, is.summary)
+	is := e.fake.Issue("NOC-1")
+	if is.Status != "Work in progress" || is.Priority != "Medium" || is.Summary != "[NOC-000042] Link flapping on sw-acc-1 Gi1/0/7" {
+		t.Fatalf("issue after update: status %q priority %q summary %q", is.Status, is.Priority, is.Summary)
 	}
 	// With the key, straight to the issue; resolved is one transition on.
 	tk.ExternalID, tk.State = key, "resolved"
 	if _, err := e.sink.Push(ctx(t), tk); err != nil {
 		t.Fatal(err)
 	}
-	reqs, _ := e.fake.snapshot()
+	reqs, _ := e.fake.Requests()
 	last := reqs[len(reqs)-4:]
 	want := []string{"GET /rest/api/2/issue/NOC-1?fields=status%2Clabels", "PUT /rest/api/2/issue/NOC-1",
 		"GET /rest/api/2/issue/NOC-1/transitions", "POST /rest/api/2/issue/NOC-1/transitions"}
 	if !slices.Equal(last, want) {
 		t.Fatalf("requests %q, want %q", last, want)
 	}
-	if got := e.fake.issue("NOC-1").status; got != "Resolved" {
+	if got := e.fake.Issue("NOC-1").Status; got != "Resolved" {
 		t.Fatalf("status %q, want Resolved", got)
 	}
 	// Pushing the same state again does not transition.
@@ -145,7 +146,7 @@ func TestPushUpdatesAndTransitions(t *testing.T) {
 	if _, err := e.sink.Push(ctx(t), tk); err != nil {
 		t.Fatal(err)
 	}
-	reqs, _ = e.fake.snapshot()
+	reqs, _ = e.fake.Requests()
 	if len(reqs) != n+2 {
 		t.Fatalf("an unchanged state made requests %q", reqs[n:])
 	}
@@ -183,7 +184,7 @@ func TestPushRecreatesDeletedIssue(t *testing.T) {
 
 func TestPull(t *testing.T) {
 	e := newEnv(t, nil)
-	e.fake.pageSize = 1 // make Pull page
+	e.fake.SetPageSize(1) // make Pull page
 	for _, id := range []string{"NOC-000042", "NOC-000043"} {
 		tk := ticket()
 		tk.ID, tk.State = id, "acknowledged" // the bot's own transition
@@ -191,9 +192,9 @@ func TestPull(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	since := e.fake.advance(30 * time.Second)
-	at1 := e.fake.humanMove("NOC-2", "Pending")
-	at2 := e.fake.humanMove("NOC-1", "Resolved")
+	since := e.fake.Advance(30 * time.Second)
+	at1 := e.fake.HumanMove("NOC-2", "Pending")
+	at2 := e.fake.HumanMove("NOC-1", "Resolved")
 	got, err := e.sink.Pull(ctx(t), since)
 	if err != nil {
 		t.Fatal(err)
@@ -216,7 +217,7 @@ func TestPull(t *testing.T) {
 			t.Errorf("change %d = %+v, want %+v", i, got[i], want[i])
 		}
 	}
-	reqs, _ := e.fake.snapshot()
+	reqs, _ := e.fake.Requests()
 	var searches int
 	for _, r := range reqs {
 		if strings.Contains(r, "expand=changelog") {
@@ -238,14 +239,14 @@ func TestPull(t *testing.T) {
 func TestAuth(t *testing.T) {
 	t.Run("bearer token", func(t *testing.T) {
 		e := newEnv(t, map[string]any{"auth": map[string]string{"token": "NjM0NzM5-pat"}})
-		e.fake.auth = "Bearer NjM0NzM5-pat"
+		e.fake.SetAuth("Bearer NjM0NzM5-pat")
 		if _, err := e.sink.Push(ctx(t), ticket()); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("401", func(t *testing.T) {
 		e := newEnv(t, nil)
-		e.fake.auth = "Basic something-else"
+		e.fake.SetAuth("Basic something-else")
 		_, err := e.sink.Push(ctx(t), ticket())
 		if !errors.Is(err, jira.ErrAuth) || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "You are not authenticated") {
 			t.Fatalf("Push = %v; want ErrAuth quoting Jira's message", err)
@@ -258,14 +259,33 @@ func TestAuth(t *testing.T) {
 	})
 	t.Run("secret echoed by a proxy", func(t *testing.T) {
 		e := newEnv(t, nil)
-		e.fake.fail("GET /rest/api/2/search", fault{status: 502, header: map[string]string{"Content-Type": "text/html"},
-			body: "<html>bad gateway for " + basic + " token " + apiToken + "</html>"})
+		e.fake.Fail("GET /rest/api/2/search", jiratest.Fault{Status: 502, Header: map[string]string{"Content-Type": "text/html"},
+			Body: "<html>bad gateway for " + basic + " token " + apiToken + "</html>"})
 		_, err := e.sink.Push(ctx(t), ticket())
 		if err == nil || !strings.Contains(err.Error(), "502") {
 			t.Fatalf("Push = %v", err)
 		}
 		assertNoSecret(t, err.Error()+e.logs.String())
 	})
+}
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+// golden compares got with the file, or rewrites it with -update.
+func golden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs (run with -update after checking):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
 }
 
 func assertNoSecret(t *testing.T, text string) {
@@ -280,10 +300,10 @@ func assertNoSecret(t *testing.T, text string) {
 func TestRateLimit(t *testing.T) {
 	t.Run("retries after Retry-After", func(t *testing.T) {
 		e := newEnv(t, nil)
-		e.fake.fail("POST /rest/api/2/issue",
-			fault{status: 429, header: map[string]string{"Retry-After": "7"}},
-			fault{status: 429, header: map[string]string{"Retry-After": "Sat, 01 Mar 2025 09:00:03 GMT"}},
-			fault{status: 503})
+		e.fake.Fail("POST /rest/api/2/issue",
+			jiratest.Fault{Status: 429, Header: map[string]string{"Retry-After": "7"}},
+			jiratest.Fault{Status: 429, Header: map[string]string{"Retry-After": "Sat, 01 Mar 2025 09:00:03 GMT"}},
+			jiratest.Fault{Status: 503})
 		key, err := e.sink.Push(ctx(t), ticket())
 		if err != nil || key != "NOC-1" {
 			t.Fatalf("Push = %q, %v", key, err)
@@ -295,7 +315,7 @@ func TestRateLimit(t *testing.T) {
 	t.Run("gives up", func(t *testing.T) {
 		e := newEnv(t, map[string]any{"max_retries": 2, "max_retry_wait": "30s"})
 		for range 3 {
-			e.fake.fail("GET /rest/api/2/search", fault{status: 429, header: map[string]string{"Retry-After": "3600"}})
+			e.fake.Fail("GET /rest/api/2/search", jiratest.Fault{Status: 429, Header: map[string]string{"Retry-After": "3600"}})
 		}
 		_, err := e.sink.Push(ctx(t), ticket())
 		if !errors.Is(err, jira.ErrRateLimited) || !strings.Contains(err.Error(), "after 2 retries") {
@@ -311,22 +331,22 @@ func TestMalformedReplies(t *testing.T) {
 	tests := []struct {
 		name  string
 		route string
-		f     fault
+		f     jiratest.Fault
 		pull  bool
 		want  string
 	}{
-		{"html instead of json", "GET /rest/api/2/search", fault{status: 200, header: map[string]string{"Content-Type": "text/html"}, body: "<html>login</html>"}, false, `text/html: "<html>login</html>"`},
-		{"search without issues", "GET /rest/api/2/search", fault{status: 200, body: `{"startAt":0,"total":0}`}, false, "no issues or total"},
-		{"wrong types", "GET /rest/api/2/search", fault{status: 200, body: `{"total":"many","issues":[]}`}, false, "cannot unmarshal"},
-		{"create without key", "POST /rest/api/2/issue", fault{status: 201, body: `{"id":"10001"}`}, false, "no issue key"},
-		{"truncated", "POST /rest/api/2/issue", fault{status: 201, body: `{"id":"10001","key":"NO`}, false, "unexpected end"},
-		{"myself without id", "GET /rest/api/2/myself", fault{status: 200, body: `{"displayName":"x"}`}, true, "neither accountId nor name"},
-		{"bad changelog date", "GET /rest/api/2/search", fault{status: 200, body: `{"total":1,"issues":[{"id":"1","key":"NOC-1","fields":{"labels":["nocagent-NOC-1"]},"changelog":{"histories":[{"id":"5","created":"yesterday","items":[]}]}}]}`}, true, `created "yesterday"`},
+		{"html instead of json", "GET /rest/api/2/search", jiratest.Fault{Status: 200, Header: map[string]string{"Content-Type": "text/html"}, Body: "<html>login</html>"}, false, `text/html: "<html>login</html>"`},
+		{"search without issues", "GET /rest/api/2/search", jiratest.Fault{Status: 200, Body: `{"startAt":0,"total":0}`}, false, "no issues or total"},
+		{"wrong types", "GET /rest/api/2/search", jiratest.Fault{Status: 200, Body: `{"total":"many","issues":[]}`}, false, "cannot unmarshal"},
+		{"create without key", "POST /rest/api/2/issue", jiratest.Fault{Status: 201, Body: `{"id":"10001"}`}, false, "no issue key"},
+		{"truncated", "POST /rest/api/2/issue", jiratest.Fault{Status: 201, Body: `{"id":"10001","key":"NO`}, false, "unexpected end"},
+		{"myself without id", "GET /rest/api/2/myself", jiratest.Fault{Status: 200, Body: `{"displayName":"x"}`}, true, "neither accountId nor name"},
+		{"bad changelog date", "GET /rest/api/2/search", jiratest.Fault{Status: 200, Body: `{"total":1,"issues":[{"id":"1","key":"NOC-1","fields":{"labels":["nocagent-NOC-1"]},"changelog":{"histories":[{"id":"5","created":"yesterday","items":[]}]}}]}`}, true, `created "yesterday"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, nil)
-			e.fake.fail(tt.route, tt.f)
+			e.fake.Fail(tt.route, tt.f)
 			var err error
 			if tt.pull {
 				_, err = e.sink.Pull(ctx(t), time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
@@ -388,7 +408,7 @@ func TestPullTimeZone(t *testing.T) {
 	if _, err := e.sink.Pull(ctx(t), time.Date(2025, 3, 1, 9, 0, 59, 0, time.UTC)); err != nil {
 		t.Fatal(err)
 	}
-	reqs, _ := e.fake.snapshot()
+	reqs, _ := e.fake.Requests()
 	if !strings.Contains(reqs[len(reqs)-1], "updated+%3E%3D+%222025%2F03%2F01+17%3A00%22") {
 		t.Fatalf("search %q: want since in Asia/Shanghai, rounded down to the minute", reqs[len(reqs)-1])
 	}

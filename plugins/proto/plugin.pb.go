@@ -15,6 +15,7 @@ package pluginpb
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -1229,11 +1230,425 @@ func (x *InspectResponse) GetFindings() []*Finding {
 	return nil
 }
 
+// SinkTicket is the part of a nocagent ticket a sink mirrors into an ITSM,
+// with the device context the ITSM issue shows. updated_at unset: unknown.
+type SinkTicket struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	ExternalId    string                 `protobuf:"bytes,2,opt,name=external_id,json=externalId,proto3" json:"external_id,omitempty"`
+	Title         string                 `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
+	Description   string                 `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
+	Priority      string                 `protobuf:"bytes,5,opt,name=priority,proto3" json:"priority,omitempty"`
+	Category      string                 `protobuf:"bytes,6,opt,name=category,proto3" json:"category,omitempty"`
+	State         string                 `protobuf:"bytes,7,opt,name=state,proto3" json:"state,omitempty"`
+	Customer      string                 `protobuf:"bytes,8,opt,name=customer,proto3" json:"customer,omitempty"`
+	Device        string                 `protobuf:"bytes,9,opt,name=device,proto3" json:"device,omitempty"`
+	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	Serial        string                 `protobuf:"bytes,11,opt,name=serial,proto3" json:"serial,omitempty"`
+	Model         string                 `protobuf:"bytes,12,opt,name=model,proto3" json:"model,omitempty"`
+	Site          string                 `protobuf:"bytes,13,opt,name=site,proto3" json:"site,omitempty"`
+	Contract      string                 `protobuf:"bytes,14,opt,name=contract,proto3" json:"contract,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SinkTicket) Reset() {
+	*x = SinkTicket{}
+	mi := &file_plugin_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SinkTicket) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SinkTicket) ProtoMessage() {}
+
+func (x *SinkTicket) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SinkTicket.ProtoReflect.Descriptor instead.
+func (*SinkTicket) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *SinkTicket) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *SinkTicket) GetExternalId() string {
+	if x != nil {
+		return x.ExternalId
+	}
+	return ""
+}
+
+func (x *SinkTicket) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *SinkTicket) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *SinkTicket) GetPriority() string {
+	if x != nil {
+		return x.Priority
+	}
+	return ""
+}
+
+func (x *SinkTicket) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *SinkTicket) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *SinkTicket) GetCustomer() string {
+	if x != nil {
+		return x.Customer
+	}
+	return ""
+}
+
+func (x *SinkTicket) GetDevice() string {
+	if x != nil {
+		return x.Device
+	}
+	return ""
+}
+
+func (x *SinkTicket) GetUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return nil
+}
+
+func (x *SinkTicket) GetSerial() string {
+	if x != nil {
+		return x.Serial
+	}
+	return ""
+}
+
+func (x *SinkTicket) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *SinkTicket) GetSite() string {
+	if x != nil {
+		return x.Site
+	}
+	return ""
+}
+
+func (x *SinkTicket) GetContract() string {
+	if x != nil {
+		return x.Contract
+	}
+	return ""
+}
+
+type PushRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ticket        *SinkTicket            `protobuf:"bytes,1,opt,name=ticket,proto3" json:"ticket,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PushRequest) Reset() {
+	*x = PushRequest{}
+	mi := &file_plugin_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PushRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PushRequest) ProtoMessage() {}
+
+func (x *PushRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PushRequest.ProtoReflect.Descriptor instead.
+func (*PushRequest) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *PushRequest) GetTicket() *SinkTicket {
+	if x != nil {
+		return x.Ticket
+	}
+	return nil
+}
+
+// PushResponse is also attached as a detail to the error status of a Push
+// that created or found the issue and then failed (a transition the
+// workflow refused), so the host keeps the link.
+type PushResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ExternalId    string                 `protobuf:"bytes,1,opt,name=external_id,json=externalId,proto3" json:"external_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PushResponse) Reset() {
+	*x = PushResponse{}
+	mi := &file_plugin_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PushResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PushResponse) ProtoMessage() {}
+
+func (x *PushResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PushResponse.ProtoReflect.Descriptor instead.
+func (*PushResponse) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *PushResponse) GetExternalId() string {
+	if x != nil {
+		return x.ExternalId
+	}
+	return ""
+}
+
+type PullRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Changes strictly after this instant; unset: all.
+	Since         *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=since,proto3" json:"since,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PullRequest) Reset() {
+	*x = PullRequest{}
+	mi := &file_plugin_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PullRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PullRequest) ProtoMessage() {}
+
+func (x *PullRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PullRequest.ProtoReflect.Descriptor instead.
+func (*PullRequest) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *PullRequest) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+type SinkChange struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TicketId      string                 `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	ExternalId    string                 `protobuf:"bytes,2,opt,name=external_id,json=externalId,proto3" json:"external_id,omitempty"`
+	State         string                 `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"`
+	Note          string                 `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	Actor         string                 `protobuf:"bytes,5,opt,name=actor,proto3" json:"actor,omitempty"`
+	At            *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SinkChange) Reset() {
+	*x = SinkChange{}
+	mi := &file_plugin_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SinkChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SinkChange) ProtoMessage() {}
+
+func (x *SinkChange) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SinkChange.ProtoReflect.Descriptor instead.
+func (*SinkChange) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *SinkChange) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *SinkChange) GetExternalId() string {
+	if x != nil {
+		return x.ExternalId
+	}
+	return ""
+}
+
+func (x *SinkChange) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *SinkChange) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *SinkChange) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *SinkChange) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+type PullResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Changes       []*SinkChange          `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PullResponse) Reset() {
+	*x = PullResponse{}
+	mi := &file_plugin_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PullResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PullResponse) ProtoMessage() {}
+
+func (x *PullResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PullResponse.ProtoReflect.Descriptor instead.
+func (*PullResponse) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *PullResponse) GetChanges() []*SinkChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
 var File_plugin_proto protoreflect.FileDescriptor
 
 const file_plugin_proto_rawDesc = "" +
 	"\n" +
-	"\fplugin.proto\x12\x13nocagent.plugins.v1\"\r\n" +
+	"\fplugin.proto\x12\x13nocagent.plugins.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\r\n" +
 	"\vInfoRequest\"\x98\x01\n" +
 	"\fInfoResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
@@ -1334,7 +1749,44 @@ const file_plugin_proto_rawDesc = "" +
 	"\bevidence\x18\x04 \x03(\tR\bevidence\x12&\n" +
 	"\x0erecommendation\x18\x05 \x01(\tR\x0erecommendation\"K\n" +
 	"\x0fInspectResponse\x128\n" +
-	"\bfindings\x18\x01 \x03(\v2\x1c.nocagent.plugins.v1.FindingR\bfindings2\xaf\x01\n" +
+	"\bfindings\x18\x01 \x03(\v2\x1c.nocagent.plugins.v1.FindingR\bfindings\"\x90\x03\n" +
+	"\n" +
+	"SinkTicket\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
+	"\vexternal_id\x18\x02 \x01(\tR\n" +
+	"externalId\x12\x14\n" +
+	"\x05title\x18\x03 \x01(\tR\x05title\x12 \n" +
+	"\vdescription\x18\x04 \x01(\tR\vdescription\x12\x1a\n" +
+	"\bpriority\x18\x05 \x01(\tR\bpriority\x12\x1a\n" +
+	"\bcategory\x18\x06 \x01(\tR\bcategory\x12\x14\n" +
+	"\x05state\x18\a \x01(\tR\x05state\x12\x1a\n" +
+	"\bcustomer\x18\b \x01(\tR\bcustomer\x12\x16\n" +
+	"\x06device\x18\t \x01(\tR\x06device\x129\n" +
+	"\n" +
+	"updated_at\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12\x16\n" +
+	"\x06serial\x18\v \x01(\tR\x06serial\x12\x14\n" +
+	"\x05model\x18\f \x01(\tR\x05model\x12\x12\n" +
+	"\x04site\x18\r \x01(\tR\x04site\x12\x1a\n" +
+	"\bcontract\x18\x0e \x01(\tR\bcontract\"F\n" +
+	"\vPushRequest\x127\n" +
+	"\x06ticket\x18\x01 \x01(\v2\x1f.nocagent.plugins.v1.SinkTicketR\x06ticket\"/\n" +
+	"\fPushResponse\x12\x1f\n" +
+	"\vexternal_id\x18\x01 \x01(\tR\n" +
+	"externalId\"?\n" +
+	"\vPullRequest\x120\n" +
+	"\x05since\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\"\xb6\x01\n" +
+	"\n" +
+	"SinkChange\x12\x1b\n" +
+	"\tticket_id\x18\x01 \x01(\tR\bticketId\x12\x1f\n" +
+	"\vexternal_id\x18\x02 \x01(\tR\n" +
+	"externalId\x12\x14\n" +
+	"\x05state\x18\x03 \x01(\tR\x05state\x12\x12\n" +
+	"\x04note\x18\x04 \x01(\tR\x04note\x12\x14\n" +
+	"\x05actor\x18\x05 \x01(\tR\x05actor\x12*\n" +
+	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"I\n" +
+	"\fPullResponse\x129\n" +
+	"\achanges\x18\x01 \x03(\v2\x1f.nocagent.plugins.v1.SinkChangeR\achanges2\xaf\x01\n" +
 	"\x04Base\x12K\n" +
 	"\x04Info\x12 .nocagent.plugins.v1.InfoRequest\x1a!.nocagent.plugins.v1.InfoResponse\x12Z\n" +
 	"\tConfigure\x12%.nocagent.plugins.v1.ConfigureRequest\x1a&.nocagent.plugins.v1.ConfigureResponse2\xd8\x02\n" +
@@ -1345,7 +1797,11 @@ const file_plugin_proto_rawDesc = "" +
 	"\aExecute\x12#.nocagent.plugins.v1.ExecuteRequest\x1a$.nocagent.plugins.v1.ExecuteResponse\x12Q\n" +
 	"\x06Verify\x12\".nocagent.plugins.v1.VerifyRequest\x1a#.nocagent.plugins.v1.VerifyResponse2a\n" +
 	"\tInspector\x12T\n" +
-	"\aInspect\x12#.nocagent.plugins.v1.InspectRequest\x1a$.nocagent.plugins.v1.InspectResponseB5Z3github.com/nocagent/nocagent/plugins/proto;pluginpbb\x06proto3"
+	"\aInspect\x12#.nocagent.plugins.v1.InspectRequest\x1a$.nocagent.plugins.v1.InspectResponse2\xa6\x01\n" +
+	"\n" +
+	"TicketSink\x12K\n" +
+	"\x04Push\x12 .nocagent.plugins.v1.PushRequest\x1a!.nocagent.plugins.v1.PushResponse\x12K\n" +
+	"\x04Pull\x12 .nocagent.plugins.v1.PullRequest\x1a!.nocagent.plugins.v1.PullResponseB5Z3github.com/nocagent/nocagent/plugins/proto;pluginpbb\x06proto3"
 
 var (
 	file_plugin_proto_rawDescOnce sync.Once
@@ -1359,72 +1815,88 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_plugin_proto_goTypes = []any{
-	(*InfoRequest)(nil),       // 0: nocagent.plugins.v1.InfoRequest
-	(*InfoResponse)(nil),      // 1: nocagent.plugins.v1.InfoResponse
-	(*ConfigureRequest)(nil),  // 2: nocagent.plugins.v1.ConfigureRequest
-	(*ConfigureResponse)(nil), // 3: nocagent.plugins.v1.ConfigureResponse
-	(*Device)(nil),            // 4: nocagent.plugins.v1.Device
-	(*Ticket)(nil),            // 5: nocagent.plugins.v1.Ticket
-	(*ParamSpec)(nil),         // 6: nocagent.plugins.v1.ParamSpec
-	(*ActionSpec)(nil),        // 7: nocagent.plugins.v1.ActionSpec
-	(*ActionsRequest)(nil),    // 8: nocagent.plugins.v1.ActionsRequest
-	(*ActionsResponse)(nil),   // 9: nocagent.plugins.v1.ActionsResponse
-	(*PlanRequest)(nil),       // 10: nocagent.plugins.v1.PlanRequest
-	(*Plan)(nil),              // 11: nocagent.plugins.v1.Plan
-	(*PlanResponse)(nil),      // 12: nocagent.plugins.v1.PlanResponse
-	(*ExecuteRequest)(nil),    // 13: nocagent.plugins.v1.ExecuteRequest
-	(*ExecuteResponse)(nil),   // 14: nocagent.plugins.v1.ExecuteResponse
-	(*VerifyRequest)(nil),     // 15: nocagent.plugins.v1.VerifyRequest
-	(*VerifyResponse)(nil),    // 16: nocagent.plugins.v1.VerifyResponse
-	(*InspectRequest)(nil),    // 17: nocagent.plugins.v1.InspectRequest
-	(*Finding)(nil),           // 18: nocagent.plugins.v1.Finding
-	(*InspectResponse)(nil),   // 19: nocagent.plugins.v1.InspectResponse
-	nil,                       // 20: nocagent.plugins.v1.PlanRequest.ParamsEntry
-	nil,                       // 21: nocagent.plugins.v1.PlanRequest.SecretsEntry
-	nil,                       // 22: nocagent.plugins.v1.Plan.ParamsEntry
-	nil,                       // 23: nocagent.plugins.v1.ExecuteRequest.SecretsEntry
-	nil,                       // 24: nocagent.plugins.v1.VerifyRequest.SecretsEntry
-	nil,                       // 25: nocagent.plugins.v1.InspectRequest.SecretsEntry
+	(*InfoRequest)(nil),           // 0: nocagent.plugins.v1.InfoRequest
+	(*InfoResponse)(nil),          // 1: nocagent.plugins.v1.InfoResponse
+	(*ConfigureRequest)(nil),      // 2: nocagent.plugins.v1.ConfigureRequest
+	(*ConfigureResponse)(nil),     // 3: nocagent.plugins.v1.ConfigureResponse
+	(*Device)(nil),                // 4: nocagent.plugins.v1.Device
+	(*Ticket)(nil),                // 5: nocagent.plugins.v1.Ticket
+	(*ParamSpec)(nil),             // 6: nocagent.plugins.v1.ParamSpec
+	(*ActionSpec)(nil),            // 7: nocagent.plugins.v1.ActionSpec
+	(*ActionsRequest)(nil),        // 8: nocagent.plugins.v1.ActionsRequest
+	(*ActionsResponse)(nil),       // 9: nocagent.plugins.v1.ActionsResponse
+	(*PlanRequest)(nil),           // 10: nocagent.plugins.v1.PlanRequest
+	(*Plan)(nil),                  // 11: nocagent.plugins.v1.Plan
+	(*PlanResponse)(nil),          // 12: nocagent.plugins.v1.PlanResponse
+	(*ExecuteRequest)(nil),        // 13: nocagent.plugins.v1.ExecuteRequest
+	(*ExecuteResponse)(nil),       // 14: nocagent.plugins.v1.ExecuteResponse
+	(*VerifyRequest)(nil),         // 15: nocagent.plugins.v1.VerifyRequest
+	(*VerifyResponse)(nil),        // 16: nocagent.plugins.v1.VerifyResponse
+	(*InspectRequest)(nil),        // 17: nocagent.plugins.v1.InspectRequest
+	(*Finding)(nil),               // 18: nocagent.plugins.v1.Finding
+	(*InspectResponse)(nil),       // 19: nocagent.plugins.v1.InspectResponse
+	(*SinkTicket)(nil),            // 20: nocagent.plugins.v1.SinkTicket
+	(*PushRequest)(nil),           // 21: nocagent.plugins.v1.PushRequest
+	(*PushResponse)(nil),          // 22: nocagent.plugins.v1.PushResponse
+	(*PullRequest)(nil),           // 23: nocagent.plugins.v1.PullRequest
+	(*SinkChange)(nil),            // 24: nocagent.plugins.v1.SinkChange
+	(*PullResponse)(nil),          // 25: nocagent.plugins.v1.PullResponse
+	nil,                           // 26: nocagent.plugins.v1.PlanRequest.ParamsEntry
+	nil,                           // 27: nocagent.plugins.v1.PlanRequest.SecretsEntry
+	nil,                           // 28: nocagent.plugins.v1.Plan.ParamsEntry
+	nil,                           // 29: nocagent.plugins.v1.ExecuteRequest.SecretsEntry
+	nil,                           // 30: nocagent.plugins.v1.VerifyRequest.SecretsEntry
+	nil,                           // 31: nocagent.plugins.v1.InspectRequest.SecretsEntry
+	(*timestamppb.Timestamp)(nil), // 32: google.protobuf.Timestamp
 }
 var file_plugin_proto_depIdxs = []int32{
 	6,  // 0: nocagent.plugins.v1.ActionSpec.params:type_name -> nocagent.plugins.v1.ParamSpec
 	7,  // 1: nocagent.plugins.v1.ActionsResponse.actions:type_name -> nocagent.plugins.v1.ActionSpec
 	4,  // 2: nocagent.plugins.v1.PlanRequest.device:type_name -> nocagent.plugins.v1.Device
 	5,  // 3: nocagent.plugins.v1.PlanRequest.ticket:type_name -> nocagent.plugins.v1.Ticket
-	20, // 4: nocagent.plugins.v1.PlanRequest.params:type_name -> nocagent.plugins.v1.PlanRequest.ParamsEntry
-	21, // 5: nocagent.plugins.v1.PlanRequest.secrets:type_name -> nocagent.plugins.v1.PlanRequest.SecretsEntry
+	26, // 4: nocagent.plugins.v1.PlanRequest.params:type_name -> nocagent.plugins.v1.PlanRequest.ParamsEntry
+	27, // 5: nocagent.plugins.v1.PlanRequest.secrets:type_name -> nocagent.plugins.v1.PlanRequest.SecretsEntry
 	4,  // 6: nocagent.plugins.v1.Plan.device:type_name -> nocagent.plugins.v1.Device
 	5,  // 7: nocagent.plugins.v1.Plan.ticket:type_name -> nocagent.plugins.v1.Ticket
-	22, // 8: nocagent.plugins.v1.Plan.params:type_name -> nocagent.plugins.v1.Plan.ParamsEntry
+	28, // 8: nocagent.plugins.v1.Plan.params:type_name -> nocagent.plugins.v1.Plan.ParamsEntry
 	11, // 9: nocagent.plugins.v1.PlanResponse.plan:type_name -> nocagent.plugins.v1.Plan
 	11, // 10: nocagent.plugins.v1.ExecuteRequest.plan:type_name -> nocagent.plugins.v1.Plan
-	23, // 11: nocagent.plugins.v1.ExecuteRequest.secrets:type_name -> nocagent.plugins.v1.ExecuteRequest.SecretsEntry
+	29, // 11: nocagent.plugins.v1.ExecuteRequest.secrets:type_name -> nocagent.plugins.v1.ExecuteRequest.SecretsEntry
 	11, // 12: nocagent.plugins.v1.VerifyRequest.plan:type_name -> nocagent.plugins.v1.Plan
-	24, // 13: nocagent.plugins.v1.VerifyRequest.secrets:type_name -> nocagent.plugins.v1.VerifyRequest.SecretsEntry
+	30, // 13: nocagent.plugins.v1.VerifyRequest.secrets:type_name -> nocagent.plugins.v1.VerifyRequest.SecretsEntry
 	4,  // 14: nocagent.plugins.v1.InspectRequest.device:type_name -> nocagent.plugins.v1.Device
-	25, // 15: nocagent.plugins.v1.InspectRequest.secrets:type_name -> nocagent.plugins.v1.InspectRequest.SecretsEntry
+	31, // 15: nocagent.plugins.v1.InspectRequest.secrets:type_name -> nocagent.plugins.v1.InspectRequest.SecretsEntry
 	18, // 16: nocagent.plugins.v1.InspectResponse.findings:type_name -> nocagent.plugins.v1.Finding
-	0,  // 17: nocagent.plugins.v1.Base.Info:input_type -> nocagent.plugins.v1.InfoRequest
-	2,  // 18: nocagent.plugins.v1.Base.Configure:input_type -> nocagent.plugins.v1.ConfigureRequest
-	8,  // 19: nocagent.plugins.v1.Remediator.Actions:input_type -> nocagent.plugins.v1.ActionsRequest
-	10, // 20: nocagent.plugins.v1.Remediator.Plan:input_type -> nocagent.plugins.v1.PlanRequest
-	13, // 21: nocagent.plugins.v1.Remediator.Execute:input_type -> nocagent.plugins.v1.ExecuteRequest
-	15, // 22: nocagent.plugins.v1.Remediator.Verify:input_type -> nocagent.plugins.v1.VerifyRequest
-	17, // 23: nocagent.plugins.v1.Inspector.Inspect:input_type -> nocagent.plugins.v1.InspectRequest
-	1,  // 24: nocagent.plugins.v1.Base.Info:output_type -> nocagent.plugins.v1.InfoResponse
-	3,  // 25: nocagent.plugins.v1.Base.Configure:output_type -> nocagent.plugins.v1.ConfigureResponse
-	9,  // 26: nocagent.plugins.v1.Remediator.Actions:output_type -> nocagent.plugins.v1.ActionsResponse
-	12, // 27: nocagent.plugins.v1.Remediator.Plan:output_type -> nocagent.plugins.v1.PlanResponse
-	14, // 28: nocagent.plugins.v1.Remediator.Execute:output_type -> nocagent.plugins.v1.ExecuteResponse
-	16, // 29: nocagent.plugins.v1.Remediator.Verify:output_type -> nocagent.plugins.v1.VerifyResponse
-	19, // 30: nocagent.plugins.v1.Inspector.Inspect:output_type -> nocagent.plugins.v1.InspectResponse
-	24, // [24:31] is the sub-list for method output_type
-	17, // [17:24] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	32, // 17: nocagent.plugins.v1.SinkTicket.updated_at:type_name -> google.protobuf.Timestamp
+	20, // 18: nocagent.plugins.v1.PushRequest.ticket:type_name -> nocagent.plugins.v1.SinkTicket
+	32, // 19: nocagent.plugins.v1.PullRequest.since:type_name -> google.protobuf.Timestamp
+	32, // 20: nocagent.plugins.v1.SinkChange.at:type_name -> google.protobuf.Timestamp
+	24, // 21: nocagent.plugins.v1.PullResponse.changes:type_name -> nocagent.plugins.v1.SinkChange
+	0,  // 22: nocagent.plugins.v1.Base.Info:input_type -> nocagent.plugins.v1.InfoRequest
+	2,  // 23: nocagent.plugins.v1.Base.Configure:input_type -> nocagent.plugins.v1.ConfigureRequest
+	8,  // 24: nocagent.plugins.v1.Remediator.Actions:input_type -> nocagent.plugins.v1.ActionsRequest
+	10, // 25: nocagent.plugins.v1.Remediator.Plan:input_type -> nocagent.plugins.v1.PlanRequest
+	13, // 26: nocagent.plugins.v1.Remediator.Execute:input_type -> nocagent.plugins.v1.ExecuteRequest
+	15, // 27: nocagent.plugins.v1.Remediator.Verify:input_type -> nocagent.plugins.v1.VerifyRequest
+	17, // 28: nocagent.plugins.v1.Inspector.Inspect:input_type -> nocagent.plugins.v1.InspectRequest
+	21, // 29: nocagent.plugins.v1.TicketSink.Push:input_type -> nocagent.plugins.v1.PushRequest
+	23, // 30: nocagent.plugins.v1.TicketSink.Pull:input_type -> nocagent.plugins.v1.PullRequest
+	1,  // 31: nocagent.plugins.v1.Base.Info:output_type -> nocagent.plugins.v1.InfoResponse
+	3,  // 32: nocagent.plugins.v1.Base.Configure:output_type -> nocagent.plugins.v1.ConfigureResponse
+	9,  // 33: nocagent.plugins.v1.Remediator.Actions:output_type -> nocagent.plugins.v1.ActionsResponse
+	12, // 34: nocagent.plugins.v1.Remediator.Plan:output_type -> nocagent.plugins.v1.PlanResponse
+	14, // 35: nocagent.plugins.v1.Remediator.Execute:output_type -> nocagent.plugins.v1.ExecuteResponse
+	16, // 36: nocagent.plugins.v1.Remediator.Verify:output_type -> nocagent.plugins.v1.VerifyResponse
+	19, // 37: nocagent.plugins.v1.Inspector.Inspect:output_type -> nocagent.plugins.v1.InspectResponse
+	22, // 38: nocagent.plugins.v1.TicketSink.Push:output_type -> nocagent.plugins.v1.PushResponse
+	25, // 39: nocagent.plugins.v1.TicketSink.Pull:output_type -> nocagent.plugins.v1.PullResponse
+	31, // [31:40] is the sub-list for method output_type
+	22, // [22:31] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -1438,9 +1910,9 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   26,
+			NumMessages:   32,
 			NumExtensions: 0,
-			NumServices:   3,
+			NumServices:   4,
 		},
 		GoTypes:           file_plugin_proto_goTypes,
 		DependencyIndexes: file_plugin_proto_depIdxs,

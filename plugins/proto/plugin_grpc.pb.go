@@ -487,3 +487,143 @@ var Inspector_ServiceDesc = grpc.ServiceDesc{
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "plugin.proto",
 }
+
+const (
+	TicketSink_Push_FullMethodName = "/nocagent.plugins.v1.TicketSink/Push"
+	TicketSink_Pull_FullMethodName = "/nocagent.plugins.v1.TicketSink/Pull"
+)
+
+// TicketSinkClient is the client API for TicketSink service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+type TicketSinkClient interface {
+	Push(ctx context.Context, in *PushRequest, opts ...grpc.CallOption) (*PushResponse, error)
+	Pull(ctx context.Context, in *PullRequest, opts ...grpc.CallOption) (*PullResponse, error)
+}
+
+type ticketSinkClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewTicketSinkClient(cc grpc.ClientConnInterface) TicketSinkClient {
+	return &ticketSinkClient{cc}
+}
+
+func (c *ticketSinkClient) Push(ctx context.Context, in *PushRequest, opts ...grpc.CallOption) (*PushResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PushResponse)
+	err := c.cc.Invoke(ctx, TicketSink_Push_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ticketSinkClient) Pull(ctx context.Context, in *PullRequest, opts ...grpc.CallOption) (*PullResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PullResponse)
+	err := c.cc.Invoke(ctx, TicketSink_Pull_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// TicketSinkServer is the server API for TicketSink service.
+// All implementations must embed UnimplementedTicketSinkServer
+// for forward compatibility.
+type TicketSinkServer interface {
+	Push(context.Context, *PushRequest) (*PushResponse, error)
+	Pull(context.Context, *PullRequest) (*PullResponse, error)
+	mustEmbedUnimplementedTicketSinkServer()
+}
+
+// UnimplementedTicketSinkServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedTicketSinkServer struct{}
+
+func (UnimplementedTicketSinkServer) Push(context.Context, *PushRequest) (*PushResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Push not implemented")
+}
+func (UnimplementedTicketSinkServer) Pull(context.Context, *PullRequest) (*PullResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Pull not implemented")
+}
+func (UnimplementedTicketSinkServer) mustEmbedUnimplementedTicketSinkServer() {}
+func (UnimplementedTicketSinkServer) testEmbeddedByValue()                    {}
+
+// UnsafeTicketSinkServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to TicketSinkServer will
+// result in compilation errors.
+type UnsafeTicketSinkServer interface {
+	mustEmbedUnimplementedTicketSinkServer()
+}
+
+func RegisterTicketSinkServer(s grpc.ServiceRegistrar, srv TicketSinkServer) {
+	// If the following call panics, it indicates UnimplementedTicketSinkServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&TicketSink_ServiceDesc, srv)
+}
+
+func _TicketSink_Push_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PushRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TicketSinkServer).Push(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TicketSink_Push_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TicketSinkServer).Push(ctx, req.(*PushRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _TicketSink_Pull_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PullRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TicketSinkServer).Pull(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TicketSink_Pull_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TicketSinkServer).Pull(ctx, req.(*PullRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// TicketSink_ServiceDesc is the grpc.ServiceDesc for TicketSink service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var TicketSink_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "nocagent.plugins.v1.TicketSink",
+	HandlerType: (*TicketSinkServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Push",
+			Handler:    _TicketSink_Push_Handler,
+		},
+		{
+			MethodName: "Pull",
+			Handler:    _TicketSink_Pull_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "plugin.proto",
+}

@@ -1,4 +1,7 @@
-package jira_test
+// Package jiratest is an httptest server speaking the part of Jira's REST
+// API v2 that the jira ticket sink uses, for the sink's own tests and for
+// tests that run the sink in a host or an agent.
+package jiratest
 
 import (
 	"encoding/json"
@@ -14,37 +17,40 @@ import (
 	"time"
 )
 
-// fakeJira is an httptest server speaking the part of Jira's REST API v2
+// Fake is an httptest server speaking the part of Jira's REST API v2
 // the connector uses, with the documented JSON shapes: issue create, get
 // and edit, transitions, JQL search with changelog expansion, and myself.
 // Its workflow is JSM's IT incident one.
-type fakeJira struct {
-	t   *testing.T
+type Fake struct {
+	// URL is the server's base URL, the sink's base_url.
+	URL string
 	srv *httptest.Server
 
 	mu       sync.Mutex
 	auth     string // the Authorization header it accepts
 	now      time.Time
 	nextID   int
-	issues   map[string]*fakeIssue // by key
-	requests []string              // "METHOD path?query"
-	bodies   []map[string]any      // bodies of POST/PUT, in order
+	issues   map[string]*Issue // by key
+	requests []string          // "METHOD path?query"
+	bodies   []map[string]any  // bodies of POST/PUT, in order
 	// faults are answered instead of the real thing, in order, to
 	// requests whose "METHOD path" matches the key.
-	faults   map[string][]fault
+	faults   map[string][]Fault
 	pageSize int // server-side cap on maxResults
 }
 
-type fault struct {
-	status int
-	header map[string]string
-	body   string
+// Fault is an answer the fake gives instead of the real one.
+type Fault struct {
+	Status int
+	Header map[string]string
+	Body   string
 }
 
-type fakeIssue struct {
-	id, key, summary, description, priority, status string
-	labels                                          []string
-	updated                                         time.Time
+// Issue is the fake's view of one issue.
+type Issue struct {
+	ID, Key, Summary, Description, Priority, Status string
+	Labels                                          []string
+	Updated                                         time.Time
 	histories                                       []map[string]any
 }
 
@@ -66,28 +72,31 @@ var botUser = map[string]any{"accountId": "5b10ac8d82e05b22cc7d4ef5", "displayNa
 
 const jiraLayout = "2006-01-02T15:04:05.000-0700"
 
-func newFakeJira(t *testing.T, auth string) *fakeJira {
+func New(t testing.TB, auth string) *Fake {
 	t.Helper()
-	f := &fakeJira{t: t, auth: auth, now: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC), nextID: 10000,
-		issues: map[string]*fakeIssue{}, faults: map[string][]fault{}, pageSize: 100}
+	f := &Fake{auth: auth, now: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC), nextID: 10000,
+		issues: map[string]*Issue{}, faults: map[string][]Fault{}, pageSize: 100}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	f.URL = f.srv.URL
 	t.Cleanup(f.srv.Close)
 	return f
 }
 
-func (f *fakeJira) fail(route string, fs ...fault) {
+// Fail queues answers given, in order, to requests whose "METHOD path"
+// is route (or starts with it when route ends in "*").
+func (f *Fake) Fail(route string, fs ...Fault) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.faults[route] = append(f.faults[route], fs...)
 }
 
-func (f *fakeJira) tick(d time.Duration) time.Time {
+func (f *Fake) tick(d time.Duration) time.Time {
 	f.now = f.now.Add(d)
 	return f.now
 }
 
-// advance moves the fake's clock from the test.
-func (f *fakeJira) advance(d time.Duration) time.Time {
+// Advance moves the fake's clock and returns the new time.
+func (f *Fake) Advance(d time.Duration) time.Time {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.tick(d)
@@ -114,7 +123,7 @@ var (
 	transitionsPath = regexp.MustCompile(`^/rest/api/2/issue/([A-Z][A-Z0-9_]*-[0-9]+)/transitions$`)
 )
 
-func (f *fakeJira) serve(w http.ResponseWriter, r *http.Request) {
+func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.requests = append(f.requests, r.Method+" "+r.URL.RequestURI())
@@ -122,11 +131,11 @@ func (f *fakeJira) serve(w http.ResponseWriter, r *http.Request) {
 	for key, fs := range f.faults {
 		if len(fs) > 0 && (key == route || (strings.HasSuffix(key, "*") && strings.HasPrefix(route, strings.TrimSuffix(key, "*")))) {
 			f.faults[key] = fs[1:]
-			for k, v := range fs[0].header {
+			for k, v := range fs[0].Header {
 				w.Header().Set(k, v)
 			}
-			w.WriteHeader(fs[0].status)
-			_, _ = w.Write([]byte(fs[0].body))
+			w.WriteHeader(fs[0].Status)
+			_, _ = w.Write([]byte(fs[0].Body))
 			return
 		}
 	}
@@ -162,7 +171,7 @@ func (f *fakeJira) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		if r.Method == http.MethodGet {
 			var trs []map[string]any
-			for i, tr := range workflow[is.status] {
+			for i, tr := range workflow[is.Status] {
 				trs = append(trs, map[string]any{"id": strconv.Itoa(11 + 10*i), "name": tr[0], "hasScreen": false,
 					"to": map[string]any{"id": statusIDs[tr[1]], "name": tr[1], "statusCategory": map[string]any{"key": "indeterminate"}}})
 			}
@@ -170,7 +179,7 @@ func (f *fakeJira) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		id, _ := body["transition"].(map[string]any)["id"].(string)
-		for i, tr := range workflow[is.status] {
+		for i, tr := range workflow[is.Status] {
 			if strconv.Itoa(11+10*i) == id {
 				f.move(is, tr[1], botUser)
 				w.WriteHeader(http.StatusNoContent)
@@ -194,7 +203,7 @@ func (f *fakeJira) serve(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			f.apply(is, fields)
-			is.updated = f.tick(time.Second)
+			is.Updated = f.tick(time.Second)
 			w.WriteHeader(http.StatusNoContent)
 		default:
 			w.WriteHeader(http.StatusMethodNotAllowed)
@@ -204,7 +213,7 @@ func (f *fakeJira) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (f *fakeJira) checkFields(fields map[string]any, create bool) map[string]string {
+func (f *Fake) checkFields(fields map[string]any, create bool) map[string]string {
 	errs := map[string]string{}
 	if fields == nil {
 		return map[string]string{"fields": "fields is required"}
@@ -232,63 +241,64 @@ func (f *fakeJira) checkFields(fields map[string]any, create bool) map[string]st
 	return errs
 }
 
-func (f *fakeJira) apply(is *fakeIssue, fields map[string]any) {
+func (f *Fake) apply(is *Issue, fields map[string]any) {
 	if s, ok := fields["summary"].(string); ok {
-		is.summary = s
+		is.Summary = s
 	}
 	if s, ok := fields["description"].(string); ok {
-		is.description = s
+		is.Description = s
 	}
 	if p, ok := fields["priority"].(map[string]any); ok {
-		is.priority, _ = p["name"].(string)
+		is.Priority, _ = p["name"].(string)
 	}
 	if ls, ok := fields["labels"].([]any); ok {
-		is.labels = nil
+		is.Labels = nil
 		for _, l := range ls {
-			is.labels = append(is.labels, l.(string))
+			is.Labels = append(is.Labels, l.(string))
 		}
 	}
 }
 
-func (f *fakeJira) create(w http.ResponseWriter, body map[string]any) {
+func (f *Fake) create(w http.ResponseWriter, body map[string]any) {
 	fields, _ := body["fields"].(map[string]any)
 	if errs := f.checkFields(fields, true); len(errs) > 0 {
 		jiraError(w, http.StatusBadRequest, nil, errs)
 		return
 	}
 	f.nextID++
-	is := &fakeIssue{id: strconv.Itoa(f.nextID), key: fmt.Sprintf("NOC-%d", f.nextID-10000), status: "Open", updated: f.tick(time.Second)}
+	is := &Issue{ID: strconv.Itoa(f.nextID), Key: fmt.Sprintf("NOC-%d", f.nextID-10000), Status: "Open", Updated: f.tick(time.Second)}
 	f.apply(is, fields)
-	f.issues[is.key] = is
-	writeJSON(w, http.StatusCreated, map[string]any{"id": is.id, "key": is.key, "self": f.srv.URL + "/rest/api/2/issue/" + is.id})
+	f.issues[is.Key] = is
+	writeJSON(w, http.StatusCreated, map[string]any{"id": is.ID, "key": is.Key, "self": f.srv.URL + "/rest/api/2/issue/" + is.ID})
 }
 
 // move changes an issue's status as author, recording it in the changelog.
-func (f *fakeJira) move(is *fakeIssue, to string, author map[string]any) {
+func (f *Fake) move(is *Issue, to string, author map[string]any) {
 	at := f.tick(time.Minute)
 	is.histories = append(is.histories, map[string]any{
 		"id": strconv.Itoa(20000 + len(is.histories)), "author": author, "created": at.Format(jiraLayout),
-		"items": []map[string]any{{"field": "status", "fieldtype": "jira", "from": statusIDs[is.status], "fromString": is.status, "to": statusIDs[to], "toString": to}},
+		"items": []map[string]any{{"field": "status", "fieldtype": "jira", "from": statusIDs[is.Status], "fromString": is.Status, "to": statusIDs[to], "toString": to}},
 	})
-	is.status, is.updated = to, at
+	is.Status, is.Updated = to, at
 }
 
-// humanMove is a person changing the status in Jira's UI.
-func (f *fakeJira) humanMove(key, to string) time.Time {
+// HumanMove is a person changing the status in Jira's UI; it returns
+// when, on the fake's clock.
+func (f *Fake) HumanMove(key, to string) time.Time {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	is := f.issues[key]
 	f.move(is, to, map[string]any{"accountId": "557058:f58131cb-b67d-43c7-b30d-6b58d40bd077", "displayName": "Li Wei", "active": true})
-	return is.updated
+	return is.Updated
 }
 
-func (f *fakeJira) issueJSON(is *fakeIssue, changelog bool) map[string]any {
+func (f *Fake) issueJSON(is *Issue, changelog bool) map[string]any {
 	out := map[string]any{"expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
-		"id": is.id, "key": is.key, "self": f.srv.URL + "/rest/api/2/issue/" + is.id,
+		"id": is.ID, "key": is.Key, "self": f.srv.URL + "/rest/api/2/issue/" + is.ID,
 		"fields": map[string]any{
-			"status":  map[string]any{"id": statusIDs[is.status], "name": is.status, "statusCategory": map[string]any{"key": "new"}},
-			"labels":  is.labels,
-			"updated": is.updated.Format(jiraLayout),
+			"status":  map[string]any{"id": statusIDs[is.Status], "name": is.Status, "statusCategory": map[string]any{"key": "new"}},
+			"labels":  is.Labels,
+			"updated": is.Updated.Format(jiraLayout),
 		}}
 	if changelog {
 		out["changelog"] = map[string]any{"startAt": 0, "maxResults": len(is.histories), "total": len(is.histories), "histories": is.histories}
@@ -304,7 +314,7 @@ var (
 	jqlClause  = regexp.MustCompile(`^project = "[A-Z0-9_]+" AND labels = "[^"]+"( AND updated >= "[^"]+")?( ORDER BY updated ASC)?$`)
 )
 
-func (f *fakeJira) search(w http.ResponseWriter, r *http.Request) {
+func (f *Fake) search(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	jql := q.Get("jql")
 	if !jqlClause.MatchString(jql) {
@@ -322,13 +332,13 @@ func (f *fakeJira) search(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	var hits []*fakeIssue
+	var hits []*Issue
 	for _, is := range f.issues {
-		if strings.HasPrefix(is.key, project+"-") && slices.Contains(is.labels, label) && !is.updated.Before(since) {
+		if strings.HasPrefix(is.Key, project+"-") && slices.Contains(is.Labels, label) && !is.Updated.Before(since) {
 			hits = append(hits, is)
 		}
 	}
-	slices.SortFunc(hits, func(a, b *fakeIssue) int { return a.updated.Compare(b.updated) })
+	slices.SortFunc(hits, func(a, b *Issue) int { return a.Updated.Compare(b.Updated) })
 	startAt, _ := strconv.Atoi(q.Get("startAt"))
 	maxResults, err := strconv.Atoi(q.Get("maxResults"))
 	if err != nil || maxResults > f.pageSize {
@@ -341,14 +351,34 @@ func (f *fakeJira) search(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"expand": "names,schema", "startAt": startAt, "maxResults": maxResults, "total": len(hits), "issues": page})
 }
 
-func (f *fakeJira) snapshot() (reqs []string, bodies []map[string]any) {
+// Requests returns the requests so far ("METHOD path?query") and the
+// bodies of the POSTs and PUTs.
+func (f *Fake) Requests() (reqs []string, bodies []map[string]any) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.requests), slices.Clone(f.bodies)
 }
 
-func (f *fakeJira) issue(key string) fakeIssue {
+// Issue returns a copy of the issue with that key (zero if none).
+func (f *Fake) Issue(key string) Issue {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return *f.issues[key]
+	if is := f.issues[key]; is != nil {
+		return *is
+	}
+	return Issue{}
+}
+
+// SetAuth sets the Authorization header the fake accepts.
+func (f *Fake) SetAuth(header string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.auth = header
+}
+
+// SetPageSize caps maxResults of a search, to make a client page.
+func (f *Fake) SetPageSize(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pageSize = n
 }
