@@ -133,6 +133,11 @@ func New(ctx context.Context, cfg *inventory.Config, opts Options) (*Agent, erro
 		store.Close()
 		return nil, err
 	}
+	for _, n := range cfg.Notifiers {
+		if n.Kind == inventory.NotifierITSM {
+			senders[n.Name] = &sinkSender{a: a, plugin: n.Plugin}
+		}
+	}
 	channels := make([]string, 0, len(senders))
 	for name, s := range senders {
 		channels = append(channels, name)
@@ -230,6 +235,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 	defer a.plugins.Close()
+	go a.pullSinks(ctx)
 	if err := a.startTraps(ctx); err != nil {
 		ln.Close()
 		return fmt.Errorf("trap receiver: %w", err)

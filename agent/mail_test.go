@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -13,7 +15,10 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/nocagent/nocagent/collector/snmpsim"
 	"github.com/nocagent/nocagent/inventory"
+	"github.com/nocagent/nocagent/plugins/jira/jiratest"
+	"github.com/nocagent/nocagent/ticketing"
 )
 
 // inbox is a real SMTP server on loopback that keeps what it accepted.
@@ -111,4 +116,53 @@ func TestInspectionReportMailed(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// Tickets go to a Jira through the jira sink plugin from the outbox, and
+// what people do there comes back onto the ticket.
+func TestITSMSink(t *testing.T) {
+	fake := jiratest.New(t, "Bearer itsm-token-123")
+	h := newHarness(t)
+	cfgFile := filepath.Join(h.dir, "jira.json")
+	os.WriteFile(cfgFile, []byte(`{"base_url":"`+fake.URL+`","project_key":"NOC","auth":{"token":"itsm-token-123"}}`), 0o600)
+	h.cfg.Plugins = &inventory.Plugins{ConfigFiles: map[string]string{"jira": cfgFile}}
+	h.cfg.Notifiers = append(h.cfg.Notifiers, inventory.Notifier{Name: "customer-jira", Kind: "itsm", Plugin: "jira"})
+	h.start()
+	sw, _ := h.sim.Device("globex-sw-1")
+	h.eventually(10*time.Second, "globex-sw-1 polled", func() bool {
+		var d deviceView
+		h.get("/api/v1/devices/globex-sw-1", &d)
+		return d.Reachable
+	})
+	if err := h.sim.InjectFault("globex-sw-1", snmpsim.Fault{Kind: "link-down", IfIndex: sw.UplinkIfIndex}); err != nil {
+		t.Fatal(err)
+	}
+	tk := ticketing.Ticket{}
+	h.eventually(10*time.Second, "a ticket for globex-sw-1", func() bool {
+		got := h.tickets("device=globex-sw-1")
+		if len(got) == 1 {
+			tk = got[0]
+		}
+		return len(got) == 1
+	})
+	key := ""
+	h.eventually(10*time.Second, "the ticket pushed to Jira with the device's serial", func() bool {
+		for i := 1; i <= 5; i++ {
+			is := fake.Issue(fmt.Sprintf("NOC-%d", i))
+			if strings.Contains(is.Summary, tk.ID) && strings.Contains(fmt.Sprint(is), sw.Serial) {
+				key = is.Key
+				return true
+			}
+		}
+		return false
+	})
+	// A person takes it in Jira; the next pull acknowledges it here.
+	at := fake.HumanMove(key, "Work in progress")
+	os.WriteFile(filepath.Join(h.dir, "sink-jira.since"), []byte(at.Add(-time.Minute).Format(time.RFC3339Nano)), 0o600)
+	h.agent.pullSink(context.Background(), "jira")
+	var got ticketing.Ticket
+	h.get("/api/v1/tickets/"+tk.ID, &got)
+	if got.State != ticketing.StateAcknowledged {
+		t.Errorf("after the change in Jira: state %s, timeline %+v", got.State, got.Timeline)
+	}
 }

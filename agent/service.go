@@ -49,6 +49,8 @@ func newSenders(cfg *inventory.Config, log *slog.Logger) (map[string]ticketing.S
 			err error
 		)
 		switch n.Kind {
+		case inventory.NotifierITSM:
+			continue // the agent adds a sinkSender: it needs the plugin host
 		case inventory.NotifierWebhook:
 			url := n.URL
 			if url == "" {

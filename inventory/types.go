@@ -158,7 +158,10 @@ type Device struct {
 // Notifier is a delivery channel for ticket events.
 type Notifier struct {
 	Name string `yaml:"name"`
-	Kind string `yaml:"kind"` // webhook | email | wecom | dingtalk | slack
+	Kind string `yaml:"kind"` // webhook | email | wecom | dingtalk | slack | itsm
+	// Plugin is the TicketSink plugin of an itsm notifier (e.g. jira): it
+	// pushes tickets to the ITSM and pulls people's changes back.
+	Plugin string `yaml:"plugin,omitempty"`
 	// URL of a webhook or chat robot. It often carries a token, so it may
 	// come from URLFile instead; it is never logged or shown.
 	URL     string `yaml:"url,omitempty"`

@@ -34,6 +34,7 @@ const (
 	NotifierWeCom    = "wecom"
 	NotifierDingTalk = "dingtalk"
 	NotifierSlack    = "slack"
+	NotifierITSM     = "itsm"
 )
 
 // MinKeyLength is the shortest SNMPv3 auth or priv key RFC 3414 allows.
@@ -46,7 +47,7 @@ var (
 	securityLevels = []string{NoAuthNoPriv, AuthNoPriv, AuthPriv}
 	authProtocols  = []string{"MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"}
 	privProtocols  = []string{"DES", "AES", "AES192", "AES256", "AES192C", "AES256C"}
-	notifierKinds  = []string{NotifierWebhook, NotifierEmail, NotifierWeCom, NotifierDingTalk, NotifierSlack}
+	notifierKinds  = []string{NotifierWebhook, NotifierEmail, NotifierWeCom, NotifierDingTalk, NotifierSlack, NotifierITSM}
 )
 
 // Names end up in URLs, metric labels and ticket fingerprints, so they are
@@ -539,6 +540,12 @@ func (c *Config) validateNotifiers(r *report) {
 		}
 		if n.Language != "" && n.Language != "en" && n.Language != "zh-CN" {
 			r.add(p+".language", fmt.Sprintf("unknown language %q (want en or zh-CN)", n.Language))
+		}
+		if n.Kind == NotifierITSM {
+			if n.Plugin == "" {
+				r.add(p+".plugin", "required: the ticket sink plugin, e.g. jira")
+			}
+			continue
 		}
 		if n.Kind == NotifierEmail {
 			if _, _, err := net.SplitHostPort(n.SMTP); err != nil {

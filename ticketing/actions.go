@@ -332,6 +332,10 @@ func (s *Service) autoAssignTier(ctx context.Context, tx Tx, now time.Time, c *c
 	return nil
 }
 
+// KindITSM marks a change made by people in an external ITSM, pulled back
+// by a ticket sink.
+const KindITSM EventKind = "itsm"
+
 // KindRemediation marks a remediation step (planned, approved, executed,
 // verified, failed) on a ticket's timeline.
 const KindRemediation EventKind = "remediation"
