@@ -80,6 +80,7 @@ type ticketMetrics struct{ a *Agent }
 
 var (
 	openTicketsDesc = prometheus.NewDesc("nocagent_tickets_open", "Open tickets by priority, state and customer.", []string{"priority", "state", "customer"}, nil)
+	devTicketsDesc  = prometheus.NewDesc("nocagent_device_tickets_open", "Open tickets of a device by priority.", []string{"device", "customer", "priority"}, nil)
 	slaDesc         = prometheus.NewDesc("nocagent_tickets_sla", "Open tickets by SLA clock (response, resolution) and status: breached, at_risk (under 20 % of the target left), ok.", []string{"clock", "status", "priority", "customer"}, nil)
 	backlogDesc     = prometheus.NewDesc("nocagent_notification_backlog", "Ticket notices waiting for delivery.", nil, nil)
 	alertsDesc      = prometheus.NewDesc("nocagent_alerts_firing", "Alerts firing now.", []string{"severity"}, nil)
@@ -87,6 +88,7 @@ var (
 
 func (t *ticketMetrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- openTicketsDesc
+	ch <- devTicketsDesc
 	ch <- slaDesc
 	ch <- backlogDesc
 	ch <- alertsDesc
@@ -97,9 +99,13 @@ func (t *ticketMetrics) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	if open, err := t.a.tickets.List(ctx, ticketing.Filter{Open: true, Limit: ticketing.MaxListLimit}); err == nil {
 		counts := map[[3]string]int{}
+		perDevice := map[[3]string]int{}
 		sla := map[[4]string]int{}
 		for _, tk := range open {
 			counts[[3]string{string(tk.Priority), string(tk.State), tk.Device.Customer}]++
+			if tk.Device.Name != "" {
+				perDevice[[3]string{tk.Device.Name, tk.Device.Customer, string(tk.Priority)}]++
+			}
 			if tk.SLA == nil {
 				continue
 			}
@@ -122,6 +128,9 @@ func (t *ticketMetrics) Collect(ch chan<- prometheus.Metric) {
 		}
 		for k, n := range counts {
 			ch <- prometheus.MustNewConstMetric(openTicketsDesc, prometheus.GaugeValue, float64(n), k[0], k[1], k[2])
+		}
+		for k, n := range perDevice {
+			ch <- prometheus.MustNewConstMetric(devTicketsDesc, prometheus.GaugeValue, float64(n), k[0], k[1], k[2])
 		}
 		for k, n := range sla {
 			ch <- prometheus.MustNewConstMetric(slaDesc, prometheus.GaugeValue, float64(n), k[0], k[1], k[2], k[3])

@@ -155,6 +155,8 @@ func device() Dashboard {
 			qs(now(`sum(1 - nocagent_sensor_ok`+d+`)`, "")), noValue("0"), thresholds("green", 1, "red")),
 		stat("Neighbours", "Link partners learned from LLDP and CDP.", unitShort, 3, 4,
 			qs(now(`nocagent_device_neighbors`+d, "{{device}}")), thresholds("blue")),
+		stat("Open tickets", "The device's open tickets by priority (agents sharing a store export the same counts: max per series).", unitShort, 3, 4,
+			qs(now(`sum by (priority) (max by (device, customer, priority) (nocagent_device_tickets_open`+d+`))`, "{{priority}}")), noValue("0"), thresholds("green", 1, "orange")),
 		table("Identity", "What the device reports about itself, and where it sits in the inventory.", unitShort, 9, 4,
 			qs(rows(`nocagent_device_info`+d)), hideColumns("Time", "Value", "__name__")),
 
