@@ -87,9 +87,10 @@ func TestInspectionReportMailed(t *testing.T) {
 	})
 	month := time.Now().UTC().AddDate(0, 0, -time.Now().UTC().Day()+1).AddDate(0, -1, 0).Format("2006-01")
 	for _, c := range []string{"ACME-2026-001", "GLX-2026-007"} {
-		if _, err := os.Stat(filepath.Join(h.dir, "reports", c, "service-"+month+"-en.html")); err != nil {
-			t.Errorf("service report of %s: %v", c, err)
-		}
+		h.eventually(10*time.Second, "the service report of "+c+" archived", func() bool {
+			_, err := os.Stat(filepath.Join(h.dir, "reports", c, "service-"+month+"-en.html"))
+			return err == nil
+		})
 	}
 	h.eventually(10*time.Second, "acme devices polled", func() bool {
 		var d deviceView
