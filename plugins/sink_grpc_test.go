@@ -86,8 +86,10 @@ func sinkConn(t *testing.T, impl plugins.Base) *plugins.TicketSinkGRPCClient {
 	t.Helper()
 	client, server := goplugin.TestPluginGRPCConn(t, false, plugins.PluginSet(impl))
 	t.Cleanup(func() {
-		client.Close()
+		// Stop first: closing the client first makes go-plugin stop the
+		// server from its Shutdown RPC as well, and its Stop races itself.
 		server.Stop()
+		client.Close()
 	})
 	raw, err := client.Dispense("nocagent")
 	if err != nil {
