@@ -238,7 +238,11 @@ func TestEndToEnd(t *testing.T) {
 	if err := h.sim.InjectFault("globex-sw-1", snmpsim.Fault{Kind: "link-down", IfIndex: sw.UplinkIfIndex}); err != nil {
 		t.Fatal(err)
 	}
-	h.eventually(3*testInterval+2*time.Second, "a ticket for globex-sw-1", func() bool { return len(h.tickets("device=globex-sw-1")) == 1 })
+	// Both ends of the link see it down; wait for both tickets, so the
+	// count taken before the restart is complete.
+	h.eventually(3*testInterval+2*time.Second, "tickets for both ends of the globex-sw-1 uplink", func() bool {
+		return len(h.tickets("device=globex-sw-1")) == 1 && len(h.tickets("device=globex-fw-1")) == 1
+	})
 	before := h.tickets("")
 	h.eventually(5*time.Second, "all notices delivered", func() bool {
 		h.recv.mu.Lock()

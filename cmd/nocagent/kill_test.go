@@ -162,8 +162,19 @@ func TestKillDuringStorm(t *testing.T) {
 	if backlog != 0 {
 		t.Errorf("outbox backlog after a graceful stop = %d, want 0", backlog)
 	}
-	if len(tickets) != storm {
-		t.Errorf("%d tickets at the end, %d when the storm was complete: clearing faults opened tickets", len(tickets), storm)
+	// The recovery itself may show a real fault for a moment — a device
+	// back before the far end of its link, say — and monitoring rightly
+	// opens a ticket for it. Such a ticket must carry the evidence of what
+	// was seen and be resolved again by the end (checkTickets holds every
+	// ticket to that); anything else is a spurious ticket.
+	byID := slices.Clone(tickets)
+	slices.SortFunc(byID, func(a, b ticketing.Ticket) int { return strings.Compare(a.ID, b.ID) })
+	for _, tk := range byID[min(storm, len(byID)):] {
+		if len(tk.Evidence) == 0 || tk.Source != ticketing.SourceMonitoring {
+			t.Errorf("ticket %s opened while faults cleared without monitoring evidence: %+v", tk.ID, tk)
+			continue
+		}
+		t.Logf("ticket %s opened during recovery: %s %s (%s)", tk.ID, tk.DedupKey, tk.Evidence[0].Rule, tk.Evidence[0].Summary)
 	}
 	checkTickets(t, tickets, want)
 	resends := checkNotices(t, tickets, recv.all())
