@@ -93,21 +93,22 @@ type Agent struct {
 
 // New validates the configuration, opens the ticket store in the data
 // directory and prepares every stage. It starts nothing; Run does.
-func New(ctx context.Context, cfg *inventory.Config, opts Options) (*Agent, error) {
+func New(ctx context.Context, cfg *inventory.Config, opts Options) (_ *Agent, err error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	a := &Agent{cfg: cfg, log: opts.Logger, now: opts.Now, opts: opts, latest: map[string]*collector.Snapshot{}, good: map[string]*collector.Snapshot{}, nbrSig: map[string]string{}, flaps: map[string]bool{}, reconciled: map[string]int{},
+	a := &Agent{cfg: cfg, log: opts.Logger, now: opts.Now, opts: opts,
+		latest: map[string]*collector.Snapshot{}, good: map[string]*collector.Snapshot{},
+		nbrSig: map[string]string{}, flaps: map[string]bool{}, reconciled: map[string]int{},
 		rem: remediations{byID: map[string]*remediation.Remediation{}}}
 
 	a.graph = a.buildTopology()
 
 	rs := opts.Rules
 	if rs == nil {
-		var err error
 		if rs, err = loadRules(cfg); err != nil {
 			return nil, err
 		}
@@ -128,9 +129,13 @@ func New(ctx context.Context, cfg *inventory.Config, opts Options) (*Agent, erro
 		return nil, err
 	}
 	a.store = store
+	defer func() {
+		if err != nil {
+			store.Close()
+		}
+	}()
 	senders, err := newSenders(cfg, a.log)
 	if err != nil {
-		store.Close()
 		return nil, err
 	}
 	for _, n := range cfg.Notifiers {
@@ -148,27 +153,22 @@ func New(ctx context.Context, cfg *inventory.Config, opts Options) (*Agent, erro
 	sort.Strings(channels)
 	process, err := LoadProcess(cfg.ServiceFile)
 	if err != nil {
-		store.Close()
 		return nil, err
 	}
 	confirmKey, err := secretFile(filepath.Join(dataDir, "confirm.key"))
 	if err != nil {
-		store.Close()
 		return nil, err
 	}
 	a.tickets, err = ticketing.New(store, ticketing.Options{Now: a.now, Logger: a.log, Channels: channels, Process: process,
 		Devices: a.deviceContext, ConfirmSecret: confirmKey})
 	if err != nil {
-		store.Close()
 		return nil, fmt.Errorf("service process %s: %w", cfg.ServiceFile, err)
 	}
 	if a.tokens, a.tokensFile, err = loadTokens(cfg, dataDir); err != nil {
-		store.Close()
 		return nil, err
 	}
 	if cfg.Influx != nil {
 		if a.influx, err = newInflux(cfg, dataDir, a.log, a.now); err != nil {
-			store.Close()
 			return nil, err
 		}
 	}
@@ -178,7 +178,6 @@ func New(ctx context.Context, cfg *inventory.Config, opts Options) (*Agent, erro
 	profiles := collector.BuiltinProfiles()
 	if cfg.Agent.ProfilesDir != "" {
 		if profiles, err = collector.LoadProfiles(cfg.Agent.ProfilesDir); err != nil {
-			store.Close()
 			return nil, fmt.Errorf("vendor profiles: %w", err)
 		}
 	}
