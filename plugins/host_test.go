@@ -48,7 +48,7 @@ func helloDir(t *testing.T) string {
 		if buildErr != nil {
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(buildDir, "hello-inspector"), "./examples/hello-inspector")
 		out, err := cmd.CombinedOutput()

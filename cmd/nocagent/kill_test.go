@@ -195,7 +195,7 @@ func TestKillDuringStorm(t *testing.T) {
 func buildNocagent(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "nocagent")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {
