@@ -315,8 +315,13 @@ func (a *Agent) onSnapshot(s *collector.Snapshot) {
 	rebuilt := false
 	a.mu.Lock()
 	a.latest[s.Device] = s
+	reconcile := false
 	if s.Reachable {
 		a.good[s.Device] = s
+		if n := a.reconciled[s.Device]; n < 2 {
+			a.reconciled[s.Device] = n + 1
+			reconcile = n+1 == 2
+		}
 		if sig := neighborSignature(s); sig != a.nbrSig[s.Device] {
 			a.nbrSig[s.Device] = sig
 			a.graph = a.buildTopology()
@@ -337,7 +342,7 @@ func (a *Agent) onSnapshot(s *collector.Snapshot) {
 	for _, al := range alerts {
 		a.ingest(al, dev)
 	}
-	if s.Reachable {
+	if reconcile {
 		a.reconcile(dev.Name)
 	}
 }

@@ -36,17 +36,8 @@ func (a *Agent) newCorrelator() *rules.Correlator {
 
 // flushLoop decides outages that have settled.
 func (a *Agent) flushLoop(ctx context.Context) {
-	every := min(time.Second, max(a.cfg.Agent.PollInterval/4, 50*time.Millisecond))
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			a.applyIncidents(a.corr.Flush(a.now()))
-		}
-	}
+	period := min(time.Second, max(a.cfg.Agent.PollInterval/4, 50*time.Millisecond))
+	every(ctx, period, false, func() { a.applyIncidents(a.corr.Flush(a.now())) })
 }
 
 // applyIncidents turns incident changes into signals on the root device's

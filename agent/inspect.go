@@ -291,9 +291,7 @@ func (a *Agent) servePDF(w http.ResponseWriter, r *http.Request, id string, html
 // contract's recipients — and checks again every hour, so a report missed
 // while the agent was down is made when it comes back.
 func (a *Agent) serviceReports(ctx context.Context, dir string) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
+	every(ctx, time.Hour, true, func() {
 		now := a.now().UTC()
 		month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -1, 0)
 		for _, c := range a.inspections.Contracts() {
@@ -301,12 +299,7 @@ func (a *Agent) serviceReports(ctx context.Context, dir string) {
 				a.log.Error("monthly service report", "contract", c.ID, "month", month.Format("2006-01"), "err", err)
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }
 
 func (a *Agent) serviceReport(ctx context.Context, dir string, c inspection.Contract, month, now time.Time) error {

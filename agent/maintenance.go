@@ -10,9 +10,9 @@ import (
 	"github.com/nocagent/nocagent/ticketing"
 )
 
-// maintenanceBody is a maintenance window as the API reads and writes it:
-// durations as text ("2h"), times in RFC 3339.
-type maintenanceBody struct {
+// MaintenanceWindow is a maintenance window as the API reads and writes
+// it (and the CLI sends it): durations as text ("2h"), times in RFC 3339.
+type MaintenanceWindow struct {
 	ID         string    `json:"id"`
 	Reason     string    `json:"reason,omitempty"`
 	Start      time.Time `json:"start,omitzero"`
@@ -27,8 +27,8 @@ type maintenanceBody struct {
 	Active     bool      `json:"active"`
 }
 
-func toBody(m rules.Maintenance, now time.Time) maintenanceBody {
-	b := maintenanceBody{ID: m.ID, Reason: m.Reason, Start: m.Start, End: m.End, Schedule: m.Schedule,
+func toBody(m rules.Maintenance, now time.Time) MaintenanceWindow {
+	b := MaintenanceWindow{ID: m.ID, Reason: m.Reason, Start: m.Start, End: m.End, Schedule: m.Schedule,
 		Devices: m.Devices, Sites: m.Sites, Customers: m.Customers, Tags: m.Tags, Everything: m.Everything,
 		Active: m.ActiveAt(now)}
 	if m.Duration > 0 {
@@ -60,7 +60,7 @@ func (a *Agent) maintenanceRoutes(mux *http.ServeMux) {
 			return
 		}
 		now := a.now()
-		out := []maintenanceBody{}
+		out := []MaintenanceWindow{}
 		for _, m := range a.engine.Maintenances() {
 			out = append(out, toBody(m, now))
 		}
@@ -71,7 +71,7 @@ func (a *Agent) maintenanceRoutes(mux *http.ServeMux) {
 		if !ok {
 			return
 		}
-		var b maintenanceBody
+		var b MaintenanceWindow
 		dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&b); err != nil {

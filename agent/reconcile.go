@@ -17,13 +17,6 @@ import (
 // rules no longer hold (pending or firing) is cleared now, with a note
 // saying why.
 func (a *Agent) reconcile(device string) {
-	a.mu.Lock()
-	a.reconciled[device]++
-	n := a.reconciled[device]
-	a.mu.Unlock()
-	if n != 2 {
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	open, err := a.tickets.List(ctx, ticketing.Filter{Device: device, Open: true, Limit: ticketing.MaxListLimit})

@@ -204,20 +204,30 @@ func newInflux(cfg *inventory.Config, dataDir string, log *slog.Logger, now func
 
 // tickLoop sweeps the service process clocks until ctx ends.
 func (a *Agent) tickLoop(ctx context.Context) {
-	t := time.NewTicker(tickInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, tickInterval, false, func() {
 		rep, err := a.tickets.Tick(ctx, a.now())
 		if err != nil && ctx.Err() == nil {
 			a.log.Error("service process sweep", "err", err)
 		}
 		if rep != (ticketing.TickReport{}) {
 			a.dispatcher.Wake()
+		}
+	})
+}
+
+// every calls fn each period until ctx ends, at once first when now is set.
+func every(ctx context.Context, period time.Duration, now bool, fn func()) {
+	if now {
+		fn()
+	}
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn()
 		}
 	}
 }

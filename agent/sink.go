@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nocagent/nocagent/inventory"
 	"github.com/nocagent/nocagent/plugins"
 	"github.com/nocagent/nocagent/ticketing"
 	"github.com/nocagent/nocagent/ticketing/notice"
@@ -62,25 +63,18 @@ func (s *sinkSender) Send(ctx context.Context, msg ticketing.OutboxMessage) erro
 func (a *Agent) pullSinks(ctx context.Context) {
 	var names []string
 	for _, n := range a.cfg.Notifiers {
-		if n.Kind == "itsm" {
+		if n.Kind == inventory.NotifierITSM {
 			names = append(names, n.Plugin)
 		}
 	}
 	if len(names) == 0 {
 		return
 	}
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
+	every(ctx, time.Minute, true, func() {
 		for _, name := range names {
 			a.pullSink(ctx, name)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }
 
 func (a *Agent) pullSink(ctx context.Context, name string) {

@@ -88,18 +88,22 @@ const (
 	ifAlias         = 18
 )
 
-var interfaceRoots = []string{
-	col(oidIfEntry, ifDescr), col(oidIfEntry, ifType), col(oidIfEntry, ifSpeed),
-	col(oidIfEntry, ifPhysAddress), col(oidIfEntry, ifAdminStatus), col(oidIfEntry, ifOperStatus),
-	col(oidIfEntry, ifInOctets), col(oidIfEntry, ifInUcastPkts), col(oidIfEntry, ifInDiscards),
-	col(oidIfEntry, ifInErrors), col(oidIfEntry, ifOutOctets), col(oidIfEntry, ifOutUcastPkts),
-	col(oidIfEntry, ifOutDiscards), col(oidIfEntry, ifOutErrors),
-	col(oidIfXEntry, ifName), col(oidIfXEntry, ifHCInOctets), col(oidIfXEntry, ifHCInUcastPkts),
-	col(oidIfXEntry, ifHCOutOctets), col(oidIfXEntry, ifHCOutUcast), col(oidIfXEntry, ifHighSpeed),
-	col(oidIfXEntry, ifAlias),
-}
+var interfaceRoots = slices.Concat(
+	cols(oidIfEntry, ifDescr, ifType, ifSpeed, ifPhysAddress, ifAdminStatus, ifOperStatus,
+		ifInOctets, ifInUcastPkts, ifInDiscards, ifInErrors, ifOutOctets, ifOutUcastPkts, ifOutDiscards, ifOutErrors),
+	cols(oidIfXEntry, ifName, ifHCInOctets, ifHCInUcastPkts, ifHCOutOctets, ifHCOutUcast, ifHighSpeed, ifAlias),
+)
 
 func col(entry string, c int) string { return entry + "." + strconv.Itoa(c) }
+
+// cols are the OIDs of several columns of one table entry.
+func cols(entry string, cs ...int) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = col(entry, c)
+	}
+	return out
+}
 
 // ifRow is an Interface being assembled, with what the 32-bit and 64-bit
 // columns offered kept apart until the end.
@@ -286,12 +290,8 @@ const (
 	entPhysicalModelName   = 13
 )
 
-var entityRoots = []string{
-	col(oidEntPhysicalEntry, entPhysicalDescr), col(oidEntPhysicalEntry, entPhysicalContainedIn),
-	col(oidEntPhysicalEntry, entPhysicalClass), col(oidEntPhysicalEntry, entPhysicalName),
-	col(oidEntPhysicalEntry, entPhysicalSoftwareRev), col(oidEntPhysicalEntry, entPhysicalSerialNum),
-	col(oidEntPhysicalEntry, entPhysicalModelName),
-}
+var entityRoots = cols(oidEntPhysicalEntry, entPhysicalDescr, entPhysicalContainedIn, entPhysicalClass,
+	entPhysicalName, entPhysicalSoftwareRev, entPhysicalSerialNum, entPhysicalModelName)
 
 var entityClasses = [...]string{
 	1: "other", 2: "unknown", 3: "chassis", 4: "backplane", 5: "container",
@@ -407,12 +407,8 @@ const (
 	hrStorageUsed  = 6
 )
 
-var hostResourcesRoots = []string{
-	oidHrProcessorLoad,
-	col(oidHrStorageEntry, hrStorageType), col(oidHrStorageEntry, hrStorageDescr),
-	col(oidHrStorageEntry, hrStorageUnits), col(oidHrStorageEntry, hrStorageSize),
-	col(oidHrStorageEntry, hrStorageUsed),
-}
+var hostResourcesRoots = append([]string{oidHrProcessorLoad},
+	cols(oidHrStorageEntry, hrStorageType, hrStorageDescr, hrStorageUnits, hrStorageSize, hrStorageUsed)...)
 
 // decodeCPU reads hrProcessorLoad. CPUs are named cpu<hrDeviceIndex>: the
 // hrDeviceDescr of every core is usually the same string, so it would not
@@ -573,11 +569,7 @@ const (
 	entPhySensorOperStatus = 5
 )
 
-var sensorRoots = []string{
-	col(oidEntPhySensorEntry, entPhySensorType), col(oidEntPhySensorEntry, entPhySensorScale),
-	col(oidEntPhySensorEntry, entPhySensorPrecision), col(oidEntPhySensorEntry, entPhySensorValue),
-	col(oidEntPhySensorEntry, entPhySensorOperStatus),
-}
+var sensorRoots = cols(oidEntPhySensorEntry, entPhySensorType, entPhySensorScale, entPhySensorPrecision, entPhySensorValue, entPhySensorOperStatus)
 
 // sensorKinds maps EntitySensorDataType to our class and unit; types that
 // are not a measurement (truthvalue, other, unknown) are skipped.
@@ -695,14 +687,12 @@ const (
 	lldpRemManAddrIfSubtyp = 3
 )
 
-var lldpRoots = []string{
-	col(oidLldpLocPortEntry, lldpLocPortIDSubtype), col(oidLldpLocPortEntry, lldpLocPortID),
-	col(oidLldpLocPortEntry, lldpLocPortDesc),
-	col(oidLldpRemEntry, lldpRemChassisIDSubtyp), col(oidLldpRemEntry, lldpRemChassisID),
-	col(oidLldpRemEntry, lldpRemPortIDSubtype), col(oidLldpRemEntry, lldpRemPortID),
-	col(oidLldpRemEntry, lldpRemPortDesc), col(oidLldpRemEntry, lldpRemSysName),
-	col(oidLldpRemManAddrEntry, lldpRemManAddrIfSubtyp),
-}
+var lldpRoots = slices.Concat(
+	cols(oidLldpLocPortEntry, lldpLocPortIDSubtype, lldpLocPortID, lldpLocPortDesc),
+	cols(oidLldpRemEntry, lldpRemChassisIDSubtyp, lldpRemChassisID, lldpRemPortIDSubtype, lldpRemPortID,
+		lldpRemPortDesc, lldpRemSysName),
+	cols(oidLldpRemManAddrEntry, lldpRemManAddrIfSubtyp),
+)
 
 // decodeLLDP builds neighbours from lldpRemTable, with the remote management
 // address from the index of lldpRemManAddrTable and the local port resolved
@@ -932,10 +922,7 @@ const (
 	cdpCacheDevicePort  = 7
 )
 
-var cdpRoots = []string{
-	col(oidCdpCacheEntry, cdpCacheAddressType), col(oidCdpCacheEntry, cdpCacheAddress),
-	col(oidCdpCacheEntry, cdpCacheDeviceID), col(oidCdpCacheEntry, cdpCacheDevicePort),
-}
+var cdpRoots = cols(oidCdpCacheEntry, cdpCacheAddressType, cdpCacheAddress, cdpCacheDeviceID, cdpCacheDevicePort)
 
 func decodeCDP(pdus []gosnmp.SnmpPDU, ifaces []Interface) []Neighbor {
 	type entry struct {

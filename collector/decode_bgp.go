@@ -31,11 +31,10 @@ const (
 // without BGP4-MIB ends every one of them in the first answer, so the table
 // costs that answer a few varbinds and no request of its own. bgpLocalAs is
 // a scalar; walking its parent fetches it in the same request.
-var bgpRoots = []string{
-	col(oidBgpPeerEntry, bgpPeerState), col(oidBgpPeerEntry, bgpPeerAdminStatus),
-	col(oidBgpPeerEntry, bgpPeerRemoteAs), col(oidBgpPeerEntry, bgpPeerFsmEstablishedTime),
-	oidBgpLocalAs,
-}
+var bgpRoots = slices.Concat(
+	cols(oidBgpPeerEntry, bgpPeerState, bgpPeerAdminStatus, bgpPeerRemoteAs, bgpPeerFsmEstablishedTime),
+	[]string{oidBgpLocalAs},
+)
 
 var bgpStates = [...]string{1: "idle", 2: "connect", 3: "active", 4: "opensent", 5: "openconfirm", 6: "established"}
 

@@ -109,6 +109,21 @@ func (e *inspectEnv) writeReport(ctx context.Context, contract, name string, htm
 	return out, os.WriteFile(out, html, 0o640)
 }
 
+// prepareContract loads the config and finds the contract and the report
+// language, for inspect and report alike.
+func prepareContract(cfgPath, id, lang string) (*inspectEnv, inspection.Contract, string, error) {
+	e, err := newInspectEnv(cfgPath)
+	if err != nil {
+		return nil, inspection.Contract{}, "", err
+	}
+	c, err := e.contract(id)
+	if err != nil {
+		return nil, inspection.Contract{}, "", err
+	}
+	lg, err := pickLang(lang, c)
+	return e, c, lg, err
+}
+
 func addLangFlag(cmd *cobra.Command, lang *string) {
 	cmd.Flags().StringVar(lang, "lang", "", "report language: en or zh-CN (default: the contract's)")
 }
@@ -138,15 +153,7 @@ ends in .pdf: needs chromium).`,
 		Args:         cobra.NoArgs,
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := newInspectEnv(cfgPath)
-			if err != nil {
-				return err
-			}
-			c, err := e.contract(id)
-			if err != nil {
-				return err
-			}
-			lg, err := pickLang(lang, c)
+			e, c, lg, err := prepareContract(cfgPath, id, lang)
 			if err != nil {
 				return err
 			}
@@ -217,15 +224,7 @@ also writes it to FILE (PDF when FILE ends in .pdf: needs chromium).`,
 			if err != nil {
 				return fmt.Errorf("--month %q: want YYYY-MM", month)
 			}
-			e, err := newInspectEnv(cfgPath)
-			if err != nil {
-				return err
-			}
-			c, err := e.contract(id)
-			if err != nil {
-				return err
-			}
-			lg, err := pickLang(lang, c)
+			e, c, lg, err := prepareContract(cfgPath, id, lang)
 			if err != nil {
 				return err
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/nocagent/nocagent/agent"
 	"io"
 	"strings"
 	"text/tabwriter"
@@ -11,21 +12,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// maintenanceWindow mirrors the agent's maintenance API body.
-type maintenanceWindow struct {
-	ID         string    `json:"id"`
-	Reason     string    `json:"reason,omitempty"`
-	Start      time.Time `json:"start,omitzero"`
-	End        time.Time `json:"end,omitzero"`
-	Schedule   string    `json:"schedule,omitempty"`
-	Duration   string    `json:"duration,omitempty"`
-	Devices    []string  `json:"devices,omitempty"`
-	Sites      []string  `json:"sites,omitempty"`
-	Customers  []string  `json:"customers,omitempty"`
-	Tags       []string  `json:"tags,omitempty"`
-	Everything bool      `json:"everything,omitempty"`
-	Active     bool      `json:"active"`
-}
+type maintenanceWindow = agent.MaintenanceWindow
 
 // newMaintenanceCmd is "nocagent maintenance list|add|remove" over the
 // agent's API, with the same credentials flags as "tickets".
@@ -37,13 +24,7 @@ func newMaintenanceCmd(stdout io.Writer) *cobra.Command {
 		Short:        "List, add and remove maintenance windows through the agent's API",
 		SilenceUsage: true,
 	}
-	f := cmd.PersistentFlags()
-	f.StringVar(&c.api, "api", "http://127.0.0.1:9310", "agent API base URL")
-	f.StringVar(&c.token, "token", "", "bearer token (prefer --token-file: a flag shows in ps)")
-	f.StringVar(&c.tokenFile, "token-file", "", "tokens.json to read the token of --role from")
-	f.StringVar(&c.role, "role", "", `key in --token-file: admin, manager, engineer...`)
-	f.BoolVar(&c.json, "json", false, "print JSON")
-	f.DurationVar(&c.timeout, "timeout", 15*time.Second, "per request")
+	c.addFlags(cmd)
 
 	list := &cobra.Command{
 		Use:   "list",

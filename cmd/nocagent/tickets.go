@@ -47,13 +47,7 @@ as it is.`,
 		// An API refusal is not a usage mistake: print the reason only.
 		SilenceUsage: true,
 	}
-	f := cmd.PersistentFlags()
-	f.StringVar(&c.api, "api", "http://127.0.0.1:9310", "agent API base URL")
-	f.StringVar(&c.token, "token", "", "bearer token (prefer --token-file: a flag shows in ps)")
-	f.StringVar(&c.tokenFile, "token-file", "", "tokens.json to read the token of --role from")
-	f.StringVar(&c.role, "role", "", `key in --token-file: admin, manager, engineer, customer:<id>...`)
-	f.BoolVar(&c.json, "json", false, "print JSON")
-	f.DurationVar(&c.timeout, "timeout", 15*time.Second, "per request")
+	c.addFlags(cmd)
 
 	cmd.AddCommand(c.listCmd(), c.showCmd(), c.surveyCmd())
 	for _, act := range ticketing.Actions {
@@ -237,6 +231,17 @@ func (c *ticketsClient) surveyCmd() *cobra.Command {
 
 // bearer resolves the token: --token, or --role's entry in --token-file.
 // Errors name the file and the keys, never a token.
+// addFlags adds the API and credential flags every API command shares.
+func (c *ticketsClient) addFlags(cmd *cobra.Command) {
+	f := cmd.PersistentFlags()
+	f.StringVar(&c.api, "api", "http://127.0.0.1:9310", "agent API base URL")
+	f.StringVar(&c.token, "token", "", "bearer token (prefer --token-file: a flag shows in ps)")
+	f.StringVar(&c.tokenFile, "token-file", "", "tokens.json to read the token of --role from")
+	f.StringVar(&c.role, "role", "", `key in --token-file: admin, manager, engineer, customer:<id>...`)
+	f.BoolVar(&c.json, "json", false, "print JSON")
+	f.DurationVar(&c.timeout, "timeout", 15*time.Second, "per request")
+}
+
 func (c *ticketsClient) bearer() (string, error) {
 	switch {
 	case c.token != "" && c.tokenFile != "":
