@@ -32,7 +32,9 @@ func (a *Agent) startTraps(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	a.mu.Lock()
 	a.traps = tr
+	a.mu.Unlock()
 	go func() {
 		if err := tr.Serve(ctx); err != nil && ctx.Err() == nil {
 			a.log.Error("trap receiver stopped", "err", err)
@@ -141,14 +143,23 @@ func (t *trapMetrics) Collect(ch chan<- prometheus.Metric) {
 	for rule, n := range t.a.engine.RuleErrors() {
 		ch <- prometheus.MustNewConstMetric(ruleErrorsDesc, prometheus.CounterValue, float64(n), rule)
 	}
-	if t.a.traps == nil {
+	tr := t.a.trapReceiver()
+	if tr == nil {
 		return
 	}
-	st := t.a.traps.Stats()
+	st := tr.Stats()
 	for kind, n := range st.Received {
 		ch <- prometheus.MustNewConstMetric(trapsReceivedDesc, prometheus.CounterValue, float64(n), kind)
 	}
 	ch <- prometheus.MustNewConstMetric(trapsUnknownDesc, prometheus.CounterValue, float64(st.UnknownSource))
 	ch <- prometheus.MustNewConstMetric(trapsRejectedDesc, prometheus.CounterValue, float64(st.Rejected))
 	ch <- prometheus.MustNewConstMetric(trapsBadDesc, prometheus.CounterValue, float64(st.Malformed))
+}
+
+// trapReceiver is the running trap receiver, nil before Run starts it or
+// when none is configured.
+func (a *Agent) trapReceiver() *collector.TrapReceiver {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.traps
 }

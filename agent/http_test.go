@@ -201,7 +201,9 @@ func TestTrapReceiverWired(t *testing.T) {
 	h := newHarness(t)
 	h.cfg.Agent.TrapListen = "127.0.0.1:0"
 	h.start()
-	addr := h.agent.traps.Addr().(*net.UDPAddr)
+	var tr *collector.TrapReceiver
+	h.eventually(5*time.Second, "the trap receiver listening", func() bool { tr = h.agent.trapReceiver(); return tr != nil })
+	addr := tr.Addr().(*net.UDPAddr)
 	g := &gosnmp.GoSNMP{Target: "127.0.0.1", Port: uint16(addr.Port), Community: "public", Version: gosnmp.Version2c, Timeout: time.Second}
 	if err := g.Connect(); err != nil {
 		t.Fatal(err)
