@@ -106,8 +106,11 @@ func TestTicketsOnSiteCLI(t *testing.T) {
 		t.Fatalf("manual intake: %d", resp.StatusCode)
 	}
 	auth := []string{"--api", api, "--token-file", tokens, "--role", "engineer"}
+	// The agent is a real process on the wall clock, and an appointment must
+	// lie after the ticket opened: take tomorrow, in the customer's zone.
+	appointment := time.Now().Add(24 * time.Hour).Truncate(time.Minute).In(time.FixedZone("CST", 8*3600)).Format(time.RFC3339)
 	steps := [][]string{
-		{"tickets", "mode", tk.ID, "--mode", "on_site", "--appointment", "2026-12-01T09:30:00+08:00"},
+		{"tickets", "mode", tk.ID, "--mode", "on_site", "--appointment", appointment},
 		{"tickets", "arrive", tk.ID},
 		{"tickets", "report", tk.ID, "--work", "replaced PSU", "--parts", "PWR-C1-350WAC", "--signed-by", "Alice Chen"},
 	}

@@ -408,6 +408,7 @@ func TestRun(t *testing.T) {
 			slots []time.Time
 		)
 		e.cfg.Now = time.Now // the bubble's clock: 2000-01-01 00:00 UTC
+		start := time.Now()
 		e.cfg.OnResult = func(_ context.Context, r InspectionResult) {
 			mu.Lock()
 			slots = append(slots, r.Slot)
@@ -428,8 +429,15 @@ func TestRun(t *testing.T) {
 		for _, sl := range slots {
 			got = append(got, sl.UTC().Format(time.RFC3339))
 		}
-		want := []string{time.Date(2000, 1, 1, 6, 0, 0, 0, time.Local).UTC().Format(time.RFC3339),
-			time.Date(2000, 1, 2, 6, 0, 0, 0, time.Local).UTC().Format(time.RFC3339)}
+		// The schedule is in local time: the first 06:00 local after the
+		// bubble's start is the same day west of UTC+6 and the next day east
+		// of it (Asia/Shanghai), so derive the slots rather than fix them.
+		local := start.In(time.Local)
+		first := time.Date(local.Year(), local.Month(), local.Day(), 6, 0, 0, 0, time.Local)
+		if first.Before(start) {
+			first = first.AddDate(0, 0, 1)
+		}
+		want := []string{first.UTC().Format(time.RFC3339), first.AddDate(0, 0, 1).UTC().Format(time.RFC3339)}
 		if !slices.Equal(got, want) {
 			t.Errorf("Run ran slots %v, want %v", got, want)
 		}
