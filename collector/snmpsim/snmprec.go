@@ -39,8 +39,8 @@ type Record struct {
 type Recording struct {
 	Name    string
 	Records []Record
-	// Invalid lists lines that are well formed (OID|TAG|VALUE with a known
-	// tag) but whose value cannot be decoded. LibreNMS sanitises some values
+	// Invalid lists lines that are well formed (OID|TAG|VALUE) but whose
+	// tag is unknown or whose value cannot be decoded. LibreNMS sanitises some values
 	// this way (4x|58AC78XXYYZZ in iosxe, 64|<private> in nxos_n3k-3064pq);
 	// snmpsim cannot serve them either. They are left out of Records, so the
 	// agent answers as if they had not been recorded.
@@ -71,9 +71,9 @@ func ParseFile(ctx context.Context, path string) (*Recording, error) {
 // Parse parses the snmprec format described in the LibreNMS testdata
 // README: OID|TAG|VALUE per line, split on the first two '|' only. name is
 // used in error messages. Records come back sorted numerically by OID; when an
-// OID repeats, the last line wins, as in snmpsim. A line without two '|', with
-// a bad OID or an unknown tag is an error; a value that cannot be decoded is
-// listed in Recording.Invalid.
+// OID repeats, the last line wins, as in snmpsim. A line without two '|' or
+// with a bad OID is an error; an unknown tag or a value that cannot be
+// decoded is listed in Recording.Invalid.
 func Parse(name string, data []byte) (*Recording, error) {
 	recs := make([]Record, 0, bytes.Count(data, []byte{'\n'})+1)
 	var invalid []*ParseError
@@ -143,7 +143,9 @@ func parseLine(line []byte) (rec Record, msg string, badValue bool) {
 		return Record{}, fmt.Sprintf("invalid OID %q: %s", oidText, why), false
 	}
 	if !knownTag(string(tag)) {
-		return Record{}, fmt.Sprintf("OID %s: unknown tag %q", oidText, tag), false
+		// A line with a tag we cannot serve (a double suffix in a real
+		// recording, a variation module) costs that OID, not the file.
+		return Record{}, fmt.Sprintf("OID %s: unknown tag %q", oidText, tag), true
 	}
 	v, msg := parseValue(string(tag), val)
 	if msg != "" {

@@ -19,14 +19,30 @@ func LibreNMS(t testing.TB) string {
 	if d := os.Getenv("NOCAGENT_TESTDATA"); d != "" {
 		return d
 	}
+	return corpus(t, "librenms")
+}
+
+// LibreNMSWide returns the directory of the wide corpus of LibreNMS
+// recordings (597 more devices, oracles trimmed to the checked sections):
+// $NOCAGENT_TESTDATA_WIDE, or ../shared/testdata/librenms-wide.
+func LibreNMSWide(t testing.TB) string {
+	t.Helper()
+	if d := os.Getenv("NOCAGENT_TESTDATA_WIDE"); d != "" {
+		return d
+	}
+	return corpus(t, "librenms-wide")
+}
+
+func corpus(t testing.TB, name string) string {
+	t.Helper()
 	if root := moduleRoot(); root != "" {
-		d := filepath.Join(root, "..", "shared", "testdata", "librenms")
+		d := filepath.Join(root, "..", "shared", "testdata", name)
 		if st, err := os.Stat(filepath.Join(d, "snmpsim")); err == nil && st.IsDir() {
 			return d
 		}
 	}
 	missing(t, "LibreNMS device recordings not found: they come from LibreNMS's tests/snmpsim and tests/data; "+
-		"put them in ../shared/testdata/librenms or set NOCAGENT_TESTDATA")
+		"put them in ../shared/testdata/"+name+" or set NOCAGENT_TESTDATA")
 	return ""
 }
 
