@@ -305,18 +305,10 @@ func entityClassName(c int) string {
 	return "unknown"
 }
 
-// entRow keeps containedIn, which Entity does not carry, for the choice
-// of the chassis.
-type entRow struct {
-	Entity
-	containedIn int
-}
-
 // decodeEntities builds entPhysicalTable rows sorted by index, and picks the
-// chassis's model and serial: the first chassis-class entity, lowest index,
-// preferring top-level ones (containedIn 0), that has a non-empty value.
+// chassis's model, serial and firmware (see chassisValue).
 func decodeEntities(pdus []gosnmp.SnmpPDU) (ents []Entity, model, serial, firmware string) {
-	t := newTableRows(16, func(idx int) entRow { return entRow{Entity: Entity{Index: idx, Class: "unknown"}} })
+	t := newTableRows(16, func(idx int) Entity { return Entity{Index: idx, Class: "unknown"} })
 	eachRow(pdus, oidEntPhysicalEntry, func(c, idx int, p gosnmp.SnmpPDU) {
 		r := t.at(idx)
 		switch c {
@@ -324,7 +316,7 @@ func decodeEntities(pdus []gosnmp.SnmpPDU) (ents []Entity, model, serial, firmwa
 			r.Descr = pduString(p)
 		case entPhysicalContainedIn:
 			n, _ := pduInt(p)
-			r.containedIn = int(n)
+			r.ContainedIn = int(n)
 		case entPhysicalClass:
 			n, _ := pduInt(p)
 			r.Class = entityClassName(int(n))
@@ -338,46 +330,45 @@ func decodeEntities(pdus []gosnmp.SnmpPDU) (ents []Entity, model, serial, firmwa
 			r.Model = pduString(p)
 		}
 	})
-	rows := t.rows
-	slices.SortFunc(rows, func(a, b entRow) int { return a.Index - b.Index })
-	ents = make([]Entity, 0, len(rows))
-	for _, r := range rows {
-		ents = append(ents, r.Entity)
-	}
-	// Tiers: top-level chassis, any chassis, then, for agents that leave
-	// the class out or call the box a container or stack (Catalyst 3560,
-	// AlliedWare, Edgecore), the lowest index of a class that can be the
-	// box, as LibreNMS does.
-	boxLike := func(r *entRow) bool {
-		switch r.Class {
+	ents = t.rows
+	slices.SortFunc(ents, func(a, b Entity) int { return a.Index - b.Index })
+	model, _ = chassisValue(ents, func(e *Entity) string { return e.Model })
+	firmware, _ = chassisValue(ents, func(e *Entity) string { return e.Firmware })
+	serial, _ = chassisValue(ents, func(e *Entity) string { return e.Serial })
+	return ents, model, serial, firmware
+}
+
+// chassisValue returns get of the entity that is the box, and its index:
+// the first top-level chassis-class entity (lowest index), then any
+// chassis, then, for agents that leave the class out or call the box a
+// container or stack (Catalyst 3560, AlliedWare, Edgecore), the lowest
+// index of a class that can be the box, as LibreNMS does. Entities whose
+// value is empty or a placeholder are passed over.
+func chassisValue(ents []Entity, get func(*Entity) string) (string, int) {
+	boxLike := func(e *Entity) bool {
+		switch e.Class {
 		case "unknown", "other", "container", "stack", "backplane":
 			return true
 		}
 		return false
 	}
-	tiers := []func(*entRow) bool{
-		func(r *entRow) bool { return r.Class == "chassis" && r.containedIn == 0 },
-		func(r *entRow) bool { return r.Class == "chassis" },
+	tiers := [...]func(*Entity) bool{
+		func(e *Entity) bool { return e.Class == "chassis" && e.ContainedIn == 0 },
+		func(e *Entity) bool { return e.Class == "chassis" },
 		boxLike,
 	}
-	pick := func(get func(*entRow) string) string {
-		for _, fits := range tiers {
-			for i := range rows {
-				r := &rows[i]
-				if !fits(r) {
-					continue
-				}
-				if v := get(r); v != "" && !placeholder(v) {
-					return v
-				}
+	for _, fits := range tiers {
+		for i := range ents {
+			e := &ents[i]
+			if !fits(e) {
+				continue
+			}
+			if v := strings.TrimSpace(get(e)); v != "" && !placeholder(v) {
+				return v, e.Index
 			}
 		}
-		return ""
 	}
-	model = pick(func(r *entRow) string { return r.Model })
-	firmware = pick(func(r *entRow) string { return r.Firmware })
-	serial = pick(func(r *entRow) string { return r.Serial })
-	return ents, model, serial, firmware
+	return "", 0
 }
 
 // placeholder reports values agents put where they have no serial or

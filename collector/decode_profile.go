@@ -354,15 +354,15 @@ func decodeProfileSensors(p *Profile, d profileData, ents map[int]string) []Sens
 	return out
 }
 
-// identity returns the first non-empty value among srcs, then the
-// entity-derived value.
-func identity(srcs []IdentitySource, d profileData, descr, fromEntity string) string {
+// identity returns the first usable value among srcs and where it came
+// from; when none gives one, the standard reading (std, from stdSrc).
+func (p *Profile) identity(srcs []IdentitySource, d profileData, snap *Snapshot, std, stdSrc string) (string, string) {
 	for _, s := range srcs {
-		var v string
+		var v, src string
 		switch {
 		case s.OID != "":
-			if p, ok := d.value(false, s.OID, ""); ok {
-				v = pduString(p)
+			if pdu, ok := d.value(false, s.OID, ""); ok {
+				v, src = pduString(pdu), "oid "+strings.TrimPrefix(string(s.OID), ".")
 			}
 		case s.Column != "":
 			if cd := d.cols[string(s.Column)]; cd != nil {
@@ -370,25 +370,64 @@ func identity(srcs []IdentitySource, d profileData, descr, fromEntity string) st
 				slices.SortFunc(idx, compareOID)
 				for _, i := range idx {
 					if v = pduString(cd.cells[i]); v != "" {
+						src = "column " + strings.TrimPrefix(string(s.Column), ".") + "." + i
 						break
 					}
 				}
 			}
 		case s.Entity:
-			v = fromEntity
+			v, src = std, stdSrc
+		case s.EntityField != "":
+			var at int
+			v, at = chassisValue(snap.Entities, entityGetter(s.EntityField))
+			src = "ENTITY-MIB " + s.EntityField + " of entity " + strconv.Itoa(at)
+		case s.ObjectID != nil:
+			v, src = s.ObjectID[OID(normOID(snap.System.ObjectID))], "sysObjectID"
 		case s.Descr != nil:
-			if m := s.Descr.FindStringSubmatch(descr); m != nil {
-				v = m[0]
+			if m := s.Descr.FindStringSubmatch(snap.System.Descr); m != nil {
+				v, src = m[0], "sysDescr"
 				if len(m) > 1 {
 					v = m[1]
 				}
 			}
+		case s.Value != "":
+			v, src = s.Value, "fixed value"
 		}
-		if v = strings.TrimSpace(v); !placeholder(v) {
-			return v
+		v = strings.TrimSpace(v)
+		if s.Match != nil && v != "" {
+			m := s.Match.FindStringSubmatch(v)
+			switch {
+			case m == nil:
+				v = ""
+			case len(m) > 1:
+				v = strings.TrimSpace(m[1])
+			}
+		}
+		for _, r := range s.Replace {
+			v = strings.TrimSpace(r.Pattern.ReplaceAllString(v, r.With))
+		}
+		if !placeholder(v) {
+			if !s.Entity {
+				src = "profile " + p.Name + " " + src
+			}
+			return v, src
 		}
 	}
-	return fromEntity
+	return std, stdSrc
+}
+
+func entityGetter(field string) func(*Entity) string {
+	switch field {
+	case "descr":
+		return func(e *Entity) string { return e.Descr }
+	case "name":
+		return func(e *Entity) string { return e.Name }
+	case "serial":
+		return func(e *Entity) string { return e.Serial }
+	case "firmware":
+		return func(e *Entity) string { return e.Firmware }
+	}
+	return func(e *Entity) string { return e.Model }
 }
 
 // applyProfile fills snap from the profile's data. Profile readings win
@@ -398,14 +437,27 @@ func applyProfile(p *Profile, d profileData, snap *Snapshot) {
 	ents := entityNames(snap.Entities)
 	if cpu := decodeProfileCPU(p, d, ents, len(snap.CPU)); len(cpu) > 0 {
 		snap.CPU = cpu
+		snap.Sources["cpu"] = "profile " + p.Name
 	}
 	if mem := decodeProfileMemory(p, d, ents, len(snap.Memory)); len(mem) > 0 {
 		snap.Memory = mem
+		snap.Sources["memory"] = "profile " + p.Name
 	}
 	snap.Sensors = append(snap.Sensors, decodeProfileSensors(p, d, ents)...)
-	snap.Model = identity(p.Model, d, snap.System.Descr, snap.Model)
-	snap.Serial = identity(p.Serial, d, snap.System.Descr, snap.Serial)
-	snap.Firmware = identity(p.Firmware, d, snap.System.Descr, snap.Firmware)
+	ident := func(key string, srcs []IdentitySource, v *string, field string) {
+		stdSrc := ""
+		if *v != "" {
+			_, at := chassisValue(snap.Entities, entityGetter(field))
+			stdSrc = "ENTITY-MIB " + field + " of entity " + strconv.Itoa(at)
+		}
+		var src string
+		if *v, src = p.identity(srcs, d, snap, *v, stdSrc); src != "" {
+			snap.Sources[key] = src
+		}
+	}
+	ident("model", p.Model, &snap.Model, "model")
+	ident("serial", p.Serial, &snap.Serial, "serial")
+	ident("firmware", p.Firmware, &snap.Firmware, "firmware")
 }
 
 // regexpFloat parses group 1 (or the whole match) of re in s.

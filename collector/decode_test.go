@@ -174,7 +174,7 @@ func TestDecodeEntities(t *testing.T) {
 	}
 	ents, _, _, _ := decodeEntities(tests[0].pdus)
 	if ents[0] != (Entity{Index: 1, Class: "stack", Descr: "c2960x stack"}) ||
-		ents[1] != (Entity{Index: 1001, Class: "chassis", Model: "WS-C2960X-48FPS-L", Serial: "FOC1111X1AA"}) ||
+		ents[1] != (Entity{Index: 1001, Class: "chassis", Model: "WS-C2960X-48FPS-L", Serial: "FOC1111X1AA", ContainedIn: 1}) ||
 		ents[2] != (Entity{Index: 1002, Class: "port", Name: "Gi1/0/1"}) {
 		t.Errorf("entity fields: %+v", ents)
 	}

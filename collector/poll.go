@@ -61,6 +61,8 @@ func newSnapshot(target string, now time.Time) *Snapshot {
 		Neighbors:  []Neighbor{},
 		BGPPeers:   []BGPPeer{},
 		Errors:     []string{},
+		Sources:    map[string]string{},
+		Modules:    []ModuleStatus{},
 	}
 }
 

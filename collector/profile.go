@@ -130,16 +130,39 @@ type SensorSpec struct {
 }
 
 // IdentitySource is one place to read model, serial or firmware from; the
-// first source with a non-empty value wins. Exactly one field is set.
+// first source with a non-empty value wins. Exactly one of oid, column,
+// entity, entity_field, object_id, descr and value is set; match and
+// replace then shape what it read.
 type IdentitySource struct {
 	OID OID `yaml:"oid"` // scalar
 	// Column: the value of the lowest row with a non-empty value.
 	Column OID `yaml:"column"`
 	// Entity: the chassis's entPhysicalModelName / SerialNum / SoftwareRev.
 	Entity bool `yaml:"entity"`
+	// EntityField: another field of the chassis entity: descr, name,
+	// model, serial or firmware.
+	EntityField string `yaml:"entity_field"`
+	// ObjectID maps a whole sysObjectID to the value: the product
+	// registrations of a vendor MIB, for agents that report no model.
+	ObjectID map[OID]string `yaml:"object_id"`
 	// Descr: a regexp on sysDescr; group 1 (or the whole match) is the value.
 	Descr *Regexp `yaml:"descr"`
+	// Value is a fixed value, for a family that is one model.
+	Value string `yaml:"value"`
+	// Match keeps the value only when it matches, and then only group 1
+	// when the regexp has one.
+	Match *Regexp `yaml:"match"`
+	// Replace rewrites the value, in order (regexp, $1 references).
+	Replace []Rewrite `yaml:"replace"`
 }
+
+// Rewrite is one regexp replacement of an identity value.
+type Rewrite struct {
+	Pattern *Regexp `yaml:"pattern"`
+	With    string  `yaml:"with"`
+}
+
+var entityFields = []string{"descr", "name", "model", "serial", "firmware"}
 
 // OID is a numeric OID as written in a profile, stored with a leading dot
 // the way gosnmp names varbinds.
@@ -320,13 +343,21 @@ func (p *Profile) validate() error {
 	for what, srcs := range map[string][]IdentitySource{"model": p.Model, "serial": p.Serial, "firmware": p.Firmware} {
 		for i, s := range srcs {
 			n := 0
-			for _, set := range []bool{s.OID != "", s.Column != "", s.Entity, s.Descr != nil} {
+			for _, set := range []bool{s.OID != "", s.Column != "", s.Entity, s.EntityField != "", s.ObjectID != nil, s.Descr != nil, s.Value != ""} {
 				if set {
 					n++
 				}
 			}
 			if n != 1 {
-				return fmt.Errorf("%s[%d]: set exactly one of oid, column, entity, descr", what, i)
+				return fmt.Errorf("%s[%d]: set exactly one of oid, column, entity, entity_field, object_id, descr, value", what, i)
+			}
+			if s.EntityField != "" && !slices.Contains(entityFields, s.EntityField) {
+				return fmt.Errorf("%s[%d]: entity_field %q: want one of %s", what, i, s.EntityField, strings.Join(entityFields, ", "))
+			}
+			for j, r := range s.Replace {
+				if r.Pattern == nil {
+					return fmt.Errorf("%s[%d]: replace[%d]: pattern is required", what, i, j)
+				}
 			}
 		}
 	}

@@ -16,19 +16,25 @@ type Snapshot struct {
 	Time      time.Time `json:"time"`             // when the poll started
 	Reachable bool      `json:"reachable"`
 
-	System     System      `json:"system"`
-	Vendor     string      `json:"vendor"`
-	OS         string      `json:"os"`
-	Model      string      `json:"model"`    // the chassis's model, as on its label
-	Serial     string      `json:"serial"`   // the chassis's serial, as on its label
-	Firmware   string      `json:"firmware"` // the software version the device runs
-	Profile    string      `json:"profile"`  // the vendor profile that read it
-	Entities   []Entity    `json:"entities"`
-	Interfaces []Interface `json:"interfaces"`
-	CPU        []CPU       `json:"cpu"`
-	Memory     []Memory    `json:"memory"`
-	Sensors    []Sensor    `json:"sensors"`
-	Neighbors  []Neighbor  `json:"neighbors"`
+	System   System `json:"system"`
+	Vendor   string `json:"vendor"`
+	OS       string `json:"os"`
+	Model    string `json:"model"`    // the chassis's model, as on its label
+	Serial   string `json:"serial"`   // the chassis's serial, as on its label
+	Firmware string `json:"firmware"` // the software version the device runs
+	Profile  string `json:"profile"`  // the vendor profile that read it
+	// Sources says where model, serial, firmware, cpu and memory were
+	// read: "ENTITY-MIB entPhysicalModelName.1", "profile huawei-vrp
+	// 1.3.6.1.4.1.2011.5.25.31.6.5.0", "sysDescr", "HOST-RESOURCES-MIB", ...
+	Sources map[string]string `json:"sources"`
+	// Modules is each module's outcome: ok, empty, unsupported or error.
+	Modules    []ModuleStatus `json:"modules"`
+	Entities   []Entity       `json:"entities"`
+	Interfaces []Interface    `json:"interfaces"`
+	CPU        []CPU          `json:"cpu"`
+	Memory     []Memory       `json:"memory"`
+	Sensors    []Sensor       `json:"sensors"`
+	Neighbors  []Neighbor     `json:"neighbors"`
 	// BGPPeers is BGP4-MIB's bgpPeerTable; empty on a device that does
 	// not offer it (including those that only offer a vendor BGP MIB).
 	BGPPeers []BGPPeer `json:"bgp_peers"`
@@ -39,6 +45,24 @@ type Snapshot struct {
 	// PDUs is how many SNMP requests the poll sent.
 	PDUs int `json:"pdus"`
 }
+
+// ModuleStatus is how one module of a poll went, as snmp_exporter reports
+// it: ok (data read), empty (the device answered but has no rows),
+// unsupported (nothing here can read this for the device: no CPU source,
+// say) or error (a request failed; Reason says why).
+type ModuleStatus struct {
+	Module string `json:"module"`
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Module statuses.
+const (
+	ModuleOK          = "ok"
+	ModuleEmpty       = "empty"
+	ModuleUnsupported = "unsupported"
+	ModuleError       = "error"
+)
 
 // System is the SNMPv2-MIB system group.
 type System struct {
@@ -60,6 +84,9 @@ type Entity struct {
 	Serial string `json:"serial"`
 	// Firmware is entPhysicalSoftwareRev.
 	Firmware string `json:"firmware,omitempty"`
+	// ContainedIn is entPhysicalContainedIn: the index of the entity
+	// holding this one, 0 at the top of the tree.
+	ContainedIn int `json:"contained_in"`
 }
 
 // Interface is one IF-MIB ifTable/ifXTable row. Counters are the 64-bit HC

@@ -51,8 +51,8 @@ func TestCheckConfig(t *testing.T) {
 	}
 }
 
-// oracle is the part of a LibreNMS expected-result JSON this test reads.
-type oracle struct {
+// librenmsJSON is the part of a LibreNMS expected-result JSON this test reads.
+type librenmsJSON struct {
 	OS struct {
 		Discovery struct {
 			Devices []struct {
@@ -95,7 +95,7 @@ func TestPollRecordings(t *testing.T) {
 			if !s.Reachable || len(s.Errors) > 0 {
 				t.Errorf("reachable=%v errors=%q", s.Reachable, s.Errors)
 			}
-			var o oracle
+			var o librenmsJSON
 			if b, err := os.ReadFile(filepath.Join(dir, "data", name+".json")); err == nil && json.Unmarshal(b, &o) == nil && len(o.OS.Discovery.Devices) == 1 {
 				if want := strings.TrimPrefix(o.OS.Discovery.Devices[0].SysObjectID, "."); s.System.ObjectID != want {
 					t.Errorf("sysObjectID = %q, LibreNMS saw %q", s.System.ObjectID, want)

@@ -105,11 +105,11 @@ type Device struct {
 
 // Port is one row of LibreNMS's ports table.
 type Port struct {
-	IfIndex     int      `json:"ifIndex"`
-	IfName      *string  `json:"ifName"`
-	IfDescr     *string  `json:"ifDescr"`
-	IfInOctets  *number  `json:"ifInOctets"`
-	IfOutOctets *number  `json:"ifOutOctets"`
+	IfIndex     int     `json:"ifIndex"`
+	IfName      *string `json:"ifName"`
+	IfDescr     *string `json:"ifDescr"`
+	IfInOctets  *number `json:"ifInOctets"`
+	IfOutOctets *number `json:"ifOutOctets"`
 }
 
 // Processor is one LibreNMS processor.
