@@ -398,7 +398,10 @@ const (
 	hrStorageUsed  = 6
 )
 
-var hostResourcesRoots = append([]string{oidHrProcessorLoad},
+// hrMemorySize is the RAM size in kB, a scalar walked with the tables.
+const oidHrMemorySize = ".1.3.6.1.2.1.25.2.2"
+
+var hostResourcesRoots = append([]string{oidHrProcessorLoad, oidHrMemorySize},
 	cols(oidHrStorageEntry, hrStorageType, hrStorageDescr, hrStorageUnits, hrStorageSize, hrStorageUsed)...)
 
 // decodeCPU reads hrProcessorLoad. CPUs are named cpu<hrDeviceIndex>: the
@@ -468,6 +471,12 @@ func decodeStorage(pdus []gosnmp.SnmpPDU) []Memory {
 			r.used, _ = pduUint(p)
 		}
 	})
+	var ramKB uint64
+	for _, p := range pdus {
+		if p.Name == oidHrMemorySize+".0" && !absent(p) {
+			ramKB, _ = pduUint(p)
+		}
+	}
 	rows := t.rows
 	slices.SortFunc(rows, func(a, b st) int { return a.idx - b.idx })
 	out := make([]Memory, 0, 4)
@@ -478,6 +487,12 @@ func decodeStorage(pdus []gosnmp.SnmpPDU) []Memory {
 			continue
 		}
 		m := Memory{Name: r.descr, UsedBytes: r.units * r.used, TotalBytes: r.units * r.size, Class: class}
+		// FreeBSD's bsnmpd sizes its "Real Memory Metrics" rows as the
+		// pages in use (active + wired), not the RAM: the RAM is
+		// hrMemorySize.
+		if class == "system" && ramKB > 0 && strings.Contains(r.descr, "Real Memory Metrics") && ramKB*1024 >= m.UsedBytes {
+			m.TotalBytes = ramKB * 1024
+		}
 		if m.Name == "" {
 			m.Name = "storage" + strconv.Itoa(r.idx)
 		}
@@ -523,6 +538,10 @@ func storageClass(typ, descr string) string {
 	switch typ {
 	case oidHrStorageRAM:
 		switch {
+		case strings.HasPrefix(d, "uma:"), strings.HasPrefix(d, "malloc:"):
+			// FreeBSD kernel allocator zones, which bsnmpd types as RAM:
+			// they fill by design and are not the machine's memory.
+			return ""
 		case strings.Contains(d, "buffers"):
 			return "buffers"
 		case strings.Contains(d, "cache"):
@@ -542,6 +561,10 @@ func storageClass(typ, descr string) string {
 			return "cached"
 		case strings.Contains(d, "shared"):
 			return "shared"
+		case strings.Contains(d, "available"):
+			// net-snmp's "Available memory" is free memory sized as a
+			// pool of its own (used 0): not a pool to watch.
+			return ""
 		case strings.Contains(d, "memory"):
 			return "system"
 		}
@@ -685,13 +708,29 @@ var lldpRoots = slices.Concat(
 	cols(oidLldpRemManAddrEntry, lldpRemManAddrIfSubtyp),
 )
 
+// BRIDGE-MIB dot1dBasePortIfIndex: many agents number LLDP local ports as
+// bridge ports.
+const oidDot1dBasePortIfIndex = ".1.3.6.1.2.1.17.1.4.1.2"
+
+// lldpNeedsBridge reports whether some LLDP local port cannot be resolved
+// by name, MAC or ifIndex, so that the bridge port table is worth a walk.
+func lldpNeedsBridge(pdus []gosnmp.SnmpPDU, ifaces []Interface) bool {
+	for _, n := range decodeLLDP(pdus, ifaces) {
+		if !slices.ContainsFunc(ifaces, func(it Interface) bool { return it.Name == n.LocalPort }) {
+			return true
+		}
+	}
+	return false
+}
+
 // decodeLLDP builds neighbours from lldpRemTable, with the remote management
 // address from the index of lldpRemManAddrTable and the local port resolved
-// to an interface name through lldpLocPortTable.
+// to an interface name through lldpLocPortTable (and BRIDGE-MIB's port
+// table, when pdus hold it).
 func decodeLLDP(pdus []gosnmp.SnmpPDU, ifaces []Interface) []Neighbor {
 	type loc struct {
-		subtype  int
-		id, desc string
+		subtype       int
+		id, desc, mac string
 	}
 	type rem struct {
 		key                      string // timeMark.localPort.index
@@ -701,6 +740,7 @@ func decodeLLDP(pdus []gosnmp.SnmpPDU, ifaces []Interface) []Neighbor {
 		portDesc, sysName, addr4 string
 	}
 	locs := map[int]*loc{}
+	bridge := map[int]int{}
 	var rems []*rem
 	remByKey := map[string]*rem{}
 	getRem := func(key string, port int) *rem {
@@ -715,6 +755,14 @@ func decodeLLDP(pdus []gosnmp.SnmpPDU, ifaces []Interface) []Neighbor {
 	var arcs []int
 	for _, p := range pdus {
 		if absent(p) {
+			continue
+		}
+		if under(p.Name, oidDot1dBasePortIfIndex) {
+			if port, ok := parseIndex1(p.Name[len(oidDot1dBasePortIfIndex)+1:]); ok {
+				if n, ok := pduInt(p); ok {
+					bridge[port] = int(n)
+				}
+			}
 			continue
 		}
 		if c, index, ok := splitColumn(p.Name, oidLldpLocPortEntry); ok {
@@ -733,6 +781,9 @@ func decodeLLDP(pdus []gosnmp.SnmpPDU, ifaces []Interface) []Neighbor {
 				l.subtype = int(n)
 			case lldpLocPortID:
 				l.id = pduString(p)
+				if b := pduBytes(p); len(b) == 6 {
+					l.mac = formatMAC(b)
+				}
 			case lldpLocPortDesc:
 				l.desc = pduString(p)
 			}
@@ -784,16 +835,21 @@ func decodeLLDP(pdus []gosnmp.SnmpPDU, ifaces []Interface) []Neighbor {
 		return compareOID(a.key, b.key)
 	})
 	ports := newPortNames(ifaces)
+	ports.bridge = bridge
 	out := make([]Neighbor, 0, len(rems))
 	for _, r := range rems {
 		if r.chassis == nil && r.portID == nil && r.sysName == "" {
 			continue // only a management address: not a neighbour by itself
 		}
-		local := ""
+		var local string
 		if l := locs[r.port]; l != nil {
-			local = ports.resolve(r.port, l.id, l.desc, true)
+			mac := ""
+			if l.subtype == lldpPortIDMAC {
+				mac = l.mac
+			}
+			local = ports.resolve(r.port, l.id, mac, l.desc, true)
 		} else {
-			local = ports.resolve(r.port, "", "", false)
+			local = ports.resolve(r.port, "", "", "", false)
 		}
 		remotePort := lldpID(r.portSub, r.portID, 3, 4)
 		if remotePort == "" {
@@ -857,10 +913,13 @@ func trimNUL(b []byte) []byte {
 type portNames struct {
 	byIndex map[int]string
 	byName  map[string]string // ifName and ifDescr → name
+	byMAC   map[string]string // ifPhysAddress → name, for MACs one interface has
+	bridge  map[int]int       // bridge port → ifIndex
 }
 
 func newPortNames(ifaces []Interface) portNames {
-	pn := portNames{byIndex: make(map[int]string, len(ifaces)), byName: make(map[string]string, 2*len(ifaces))}
+	pn := portNames{byIndex: make(map[int]string, len(ifaces)), byName: make(map[string]string, 2*len(ifaces)), byMAC: map[string]string{}}
+	shared := map[string]bool{}
 	for _, it := range ifaces {
 		pn.byIndex[it.Index] = it.Name
 		if it.Descr != "" {
@@ -869,19 +928,37 @@ func newPortNames(ifaces []Interface) portNames {
 		if it.Name != "" {
 			pn.byName[it.Name] = it.Name
 		}
+		if it.MAC == "" {
+			continue
+		}
+		if _, dup := pn.byMAC[it.MAC]; dup {
+			shared[it.MAC] = true
+		}
+		pn.byMAC[it.MAC] = it.Name
+	}
+	for m := range shared {
+		delete(pn.byMAC, m) // a switch's ports often share the base MAC
 	}
 	return pn
 }
 
+// lldpPortIDMAC is LldpPortIdSubtype macAddress.
+const lldpPortIDMAC = 3
+
 // resolve finds the interface for LLDP local port num. Devices disagree on
 // what lldpLocPortId holds (a name, an ifIndex, a MAC), so try, in order:
-// the ID as a name, the description as a name, the ID as an ifIndex, and,
-// when the device has no lldpLocPortTable, the port number as an ifIndex.
-func (pn portNames) resolve(num int, id, desc string, haveLoc bool) string {
+// the ID as a name, the description as a name, a MAC ID as the interface's
+// address, the ID as an ifIndex, then the port number as a bridge port
+// (BRIDGE-MIB) and, when the device has no lldpLocPortTable or the ID
+// resolves to nothing, as an ifIndex.
+func (pn portNames) resolve(num int, id, mac, desc string, haveLoc bool) string {
 	if n, ok := pn.byName[id]; ok && id != "" {
 		return n
 	}
 	if n, ok := pn.byName[desc]; ok && desc != "" {
+		return n
+	}
+	if n, ok := pn.byMAC[mac]; ok && mac != "" {
 		return n
 	}
 	if idx, ok := parseIndex1(id); ok {
@@ -889,10 +966,13 @@ func (pn portNames) resolve(num int, id, desc string, haveLoc bool) string {
 			return n
 		}
 	}
-	if !haveLoc {
-		if n, ok := pn.byIndex[num]; ok {
+	if idx, ok := pn.bridge[num]; ok {
+		if n, ok := pn.byIndex[idx]; ok {
 			return n
 		}
+	}
+	if n, ok := pn.byIndex[num]; ok && (!haveLoc || mac != "" || len(pn.bridge) > 0 || desc == "") {
+		return n
 	}
 	switch {
 	case desc != "":

@@ -35,18 +35,21 @@ func (p *Profile) fetchPlan() profileFetch {
 			}
 		}
 		for _, c := range p.CPU {
-			add(c.Table, c.OID, c.NameColumn, c.NameEntity, c.Require)
+			add(c.Table, c.OID, c.NameColumn, c.NameEntity, c.Require, c.Where.column())
 		}
 		for _, m := range p.Memory {
-			add(m.Table, m.Used, m.Free, m.Total, m.Percent, m.NameColumn, m.NameEntity, m.Require)
+			add(m.Table, m.Used, m.Free, m.Total, m.Percent, m.NameColumn, m.NameEntity, m.Require, m.Where.column())
 		}
 		for _, s := range p.Sensors {
-			add(s.Table, s.Value, s.Status, s.NameColumn, s.NameEntity, s.Require)
+			add(s.Table, s.Value, s.Status, s.NameColumn, s.NameEntity, s.Require, s.Where.column())
 		}
 		for _, srcs := range [][]IdentitySource{p.Model, p.Serial, p.Firmware} {
 			for _, s := range srcs {
 				add(false, s.OID)
 				add(true, s.Column)
+				if s.Template != nil {
+					add(false, s.Template.oids...)
+				}
 			}
 		}
 		p.plan = f
@@ -139,6 +142,12 @@ func (d profileData) rows(table bool, r Rows, require OID, cols ...OID) []string
 	for _, i := range idx {
 		if r.IndexMatch != nil && !r.IndexMatch.MatchString(i) {
 			continue
+		}
+		if r.Where != nil {
+			p, ok := d.value(true, r.Where.Column, i)
+			if !ok || !r.Where.Match.MatchString(pduString(p)) {
+				continue
+			}
 		}
 		if require != "" {
 			p, ok := d.value(true, require, i)
@@ -234,6 +243,9 @@ func decodeProfileCPU(p *Profile, d profileData, ents map[int]string, standard i
 			if s.ValueRegexp != nil {
 				v, ok = regexpFloat(s.ValueRegexp, pduString(pdu))
 			}
+			if skipValue(s.SkipValues, v) {
+				continue
+			}
 			if s.Idle {
 				v = 100*div - v
 			}
@@ -277,6 +289,9 @@ func decodeProfileMemory(p *Profile, d profileData, ents map[int]string, standar
 			f, hasF := get(s.Free)
 			t, hasT := get(s.Total)
 			pc, hasPc := get(s.Percent)
+			if (hasPc && skipValue(s.SkipValues, pc)) || (hasU && skipValue(s.SkipValues, u)) {
+				continue
+			}
 			n := float64(units)
 			m, ok := memoryOf(u*n, hasU, f*n, hasF, t*n, hasT, pc, hasPc)
 			if !ok {
@@ -333,7 +348,14 @@ func decodeProfileSensors(p *Profile, d profileData, ents map[int]string) []Sens
 			sn := Sensor{Class: s.Class, Unit: unit, Status: "unknown"}
 			hasValue := false
 			if pdu, ok := d.value(s.Table, s.Value, idx); ok {
-				if v, ok := pduFloat(pdu); ok {
+				v, ok := pduFloat(pdu)
+				if s.ValueRegexp != nil {
+					v, ok = regexpFloat(s.ValueRegexp, pduString(pdu))
+				}
+				if ok && skipValue(s.SkipValues, v) {
+					continue
+				}
+				if ok {
 					sn.Value, hasValue = v/div, true
 				}
 			}
@@ -362,14 +384,14 @@ func (p *Profile) identity(srcs []IdentitySource, d profileData, snap *Snapshot,
 		switch {
 		case s.OID != "":
 			if pdu, ok := d.value(false, s.OID, ""); ok {
-				v, src = pduString(pdu), "oid "+strings.TrimPrefix(string(s.OID), ".")
+				v, src = identityText(pdu), "oid "+strings.TrimPrefix(string(s.OID), ".")
 			}
 		case s.Column != "":
 			if cd := d.cols[string(s.Column)]; cd != nil {
 				idx := slices.Clone(cd.order)
 				slices.SortFunc(idx, compareOID)
 				for _, i := range idx {
-					if v = pduString(cd.cells[i]); v != "" {
+					if v = identityText(cd.cells[i]); v != "" {
 						src = "column " + strings.TrimPrefix(string(s.Column), ".") + "." + i
 						break
 					}
@@ -377,6 +399,17 @@ func (p *Profile) identity(srcs []IdentitySource, d profileData, snap *Snapshot,
 			}
 		case s.Entity:
 			v, src = std, stdSrc
+		case s.EntityField != "" && len(s.EntityIndex) > 0:
+			get := entityGetter(s.EntityField)
+			for _, want := range s.EntityIndex {
+				i, ok := slices.BinarySearchFunc(snap.Entities, want, func(e Entity, idx int) int { return e.Index - idx })
+				if ok {
+					if v = strings.TrimSpace(get(&snap.Entities[i])); v != "" && !placeholder(v) {
+						src = "ENTITY-MIB " + s.EntityField + " of entity " + strconv.Itoa(want)
+						break
+					}
+				}
+			}
 		case s.EntityField != "":
 			var at int
 			v, at = chassisValue(snap.Entities, entityGetter(s.EntityField))
@@ -392,6 +425,14 @@ func (p *Profile) identity(srcs []IdentitySource, d profileData, snap *Snapshot,
 			}
 		case s.Value != "":
 			v, src = s.Value, "fixed value"
+		case s.Template != nil:
+			v = s.Template.expand(func(o OID) string {
+				if pdu, ok := d.value(false, o, ""); ok {
+					return strings.TrimSpace(identityText(pdu))
+				}
+				return ""
+			})
+			src = "template"
 		}
 		v = strings.TrimSpace(v)
 		if s.Match != nil && v != "" {
@@ -458,6 +499,35 @@ func applyProfile(p *Profile, d profileData, snap *Snapshot) {
 	ident("model", p.Model, &snap.Model, "model")
 	ident("serial", p.Serial, &snap.Serial, "serial")
 	ident("firmware", p.Firmware, &snap.Firmware, "firmware")
+}
+
+// identityText is a varbind as identity text: strings as they are, numbers
+// (an INTEGER enum naming a model) in decimal, for match and replace to map.
+func identityText(p gosnmp.SnmpPDU) string {
+	if v := pduString(p); v != "" || p.Type == gosnmp.OctetString {
+		return v
+	}
+	if p.Type == gosnmp.Integer {
+		if n, ok := pduInt(p); ok {
+			return strconv.FormatInt(n, 10)
+		}
+	}
+	if n, ok := pduUint(p); ok {
+		return strconv.FormatUint(n, 10)
+	}
+	return ""
+}
+
+// skipValue reports whether v is one of the raw values that mean "no
+// reading".
+func skipValue(skip []float64, v float64) bool { return slices.Contains(skip, v) }
+
+// column is the filter's column, or "" without a filter.
+func (w *Where) column() OID {
+	if w == nil {
+		return ""
+	}
+	return w.Column
 }
 
 // regexpFloat parses group 1 (or the whole match) of re in s.

@@ -73,6 +73,9 @@ type module struct {
 	decode func(snap *Snapshot, pdus []gosnmp.SnmpPDU)
 	// skip, when set, says the module cannot have data for this device.
 	skip func(snap *Snapshot, p *Profile) bool
+	// more, when set, names further roots worth a walk once the first
+	// walk is in; their varbinds join it before decode.
+	more func(snap *Snapshot, pdus []gosnmp.SnmpPDU) []string
 }
 
 var entityBGPRoots = append(slices.Clip(entityRoots), bgpRoots...)
@@ -100,10 +103,72 @@ var modules = []module{
 	}, skip: func(_ *Snapshot, p *Profile) bool { return p.skips("host-resources") }},
 	{name: "lldp", roots: lldpRoots, decode: func(s *Snapshot, p []gosnmp.SnmpPDU) {
 		s.Neighbors = append(s.Neighbors, decodeLLDP(p, s.Interfaces)...)
-	}, skip: func(_ *Snapshot, p *Profile) bool { return p.skips("lldp") }},
+	}, skip: func(_ *Snapshot, p *Profile) bool { return p.skips("lldp") },
+		more: func(s *Snapshot, p []gosnmp.SnmpPDU) []string {
+			if lldpNeedsBridge(p, s.Interfaces) {
+				return []string{oidDot1dBasePortIfIndex}
+			}
+			return nil
+		}},
 	{name: "cdp", roots: cdpRoots, decode: func(s *Snapshot, p []gosnmp.SnmpPDU) {
 		s.Neighbors = append(s.Neighbors, decodeCDP(p, s.Interfaces)...)
 	}, skip: func(_ *Snapshot, p *Profile) bool { return p.skips("cdp") }},
+}
+
+// prof0 is the profile collectWith chose, found again by name for the
+// deferred status.
+func prof0(set *ProfileSet, snap *Snapshot) *Profile {
+	if p, ok := set.Lookup(snap.Profile); ok {
+		return p
+	}
+	return set.generic
+}
+
+// moduleStatuses says, per module, how the poll went: what the device gave,
+// what it lacks, and what failed. A device with no CPU or memory source is
+// "unsupported" there, so the NOC can see which devices rules are blind to.
+func moduleStatuses(snap *Snapshot, prof *Profile, walkErrs map[string]string) []ModuleStatus {
+	st := func(module string, n int, walked []string, unsupported string) ModuleStatus {
+		for _, w := range walked {
+			if e, ok := walkErrs[w]; ok && n == 0 {
+				return ModuleStatus{Module: module, Status: ModuleError, Reason: w + ": " + e}
+			}
+		}
+		switch {
+		case n > 0:
+			return ModuleStatus{Module: module, Status: ModuleOK}
+		case unsupported != "":
+			return ModuleStatus{Module: module, Status: ModuleUnsupported, Reason: unsupported}
+		}
+		return ModuleStatus{Module: module, Status: ModuleEmpty}
+	}
+	skipped := func(module string) string {
+		if prof.skips(module) {
+			return "profile " + prof.Name + " skips " + module
+		}
+		return ""
+	}
+	none := "no reading from HOST-RESOURCES-MIB, UCD-SNMP-MIB or profile " + prof.Name
+	return []ModuleStatus{
+		{Module: "system", Status: ModuleOK},
+		st("interfaces", len(snap.Interfaces), []string{"interfaces"}, ""),
+		st("entity", len(snap.Entities), []string{"entity+bgp"}, ""),
+		st("cpu", len(snap.CPU), []string{"host-resources", "profile"}, none),
+		st("memory", len(snap.Memory), []string{"host-resources", "profile"}, none),
+		st("sensors", len(snap.Sensors), []string{"sensors", "host-resources"}, ""),
+		st("lldp", countProto(snap.Neighbors, "lldp"), []string{"lldp"}, skipped("lldp")),
+		st("cdp", countProto(snap.Neighbors, "cdp"), []string{"cdp"}, skipped("cdp")),
+	}
+}
+
+func countProto(ns []Neighbor, proto string) int {
+	n := 0
+	for _, x := range ns {
+		if x.Protocol == proto {
+			n++
+		}
+	}
+	return n
 }
 
 // collect fills snap from w with the built-in profiles.
@@ -122,8 +187,11 @@ func collectWith(ctx context.Context, w walker, snap *Snapshot, set *ProfileSet)
 	pdus, err := w.Get(ctx, systemOIDs)
 	if err != nil {
 		snap.Errors = append(snap.Errors, "system: "+err.Error())
+		snap.Modules = append(snap.Modules, ModuleStatus{Module: "system", Status: ModuleError, Reason: err.Error()})
 		return
 	}
+	walkErrs := map[string]string{}
+	defer func() { snap.Modules = moduleStatuses(snap, prof0(set, snap), walkErrs) }()
 	snap.Reachable = true
 	sys, ok := decodeSystem(pdus)
 	if !ok {
@@ -142,10 +210,17 @@ func collectWith(ctx context.Context, w walker, snap *Snapshot, set *ProfileSet)
 	}
 	plan := prof.fetchPlan()
 
+	// UCD-SNMP-MIB's scalars ride in the profile's GET.
+	get := plan.scalars
+	withUCD := !prof.skips("host-resources")
+	if withUCD {
+		get = append(slices.Clip(get), ucdOIDs...)
+	}
 	var scalars []gosnmp.SnmpPDU
-	if len(plan.scalars) > 0 {
-		if scalars, err = w.Get(ctx, plan.scalars); err != nil {
+	if len(get) > 0 && ctx.Err() == nil {
+		if scalars, err = w.Get(ctx, get); err != nil {
 			snap.Errors = append(snap.Errors, "profile "+prof.Name+": "+err.Error())
+			walkErrs["profile"] = err.Error()
 		}
 	}
 
@@ -154,6 +229,7 @@ func collectWith(ctx context.Context, w walker, snap *Snapshot, set *ProfileSet)
 	for _, m := range modules {
 		if err := ctx.Err(); err != nil {
 			snap.Errors = append(snap.Errors, m.name+": poll deadline reached before this table: "+err.Error())
+			walkErrs[m.name] = "poll deadline reached before this table"
 			break
 		}
 		skip := m.skip != nil && m.skip(snap, prof)
@@ -175,10 +251,21 @@ func collectWith(ctx context.Context, w walker, snap *Snapshot, set *ProfileSet)
 		})
 		if err != nil {
 			snap.Errors = append(snap.Errors, m.name+": "+err.Error())
+			walkErrs[m.name] = err.Error()
 			// A walk that only hit a misordered column still read the
 			// rest of the table; anything else may have cut rows off.
 			if !errors.Is(err, errNotIncreasing) {
 				continue
+			}
+		}
+		if m.more != nil && !skip {
+			if extra := m.more(snap, buf); len(extra) > 0 {
+				if err := w.Walk(ctx, extra, func(p gosnmp.SnmpPDU) error {
+					buf = append(buf, p)
+					return nil
+				}); err != nil {
+					snap.Errors = append(snap.Errors, m.name+": "+err.Error())
+				}
 			}
 		}
 		if withProfile {
@@ -187,6 +274,15 @@ func collectWith(ctx context.Context, w walker, snap *Snapshot, set *ProfileSet)
 		if !skip {
 			m.decode(snap, buf)
 		}
+	}
+	if len(snap.CPU) > 0 {
+		snap.Sources["cpu"] = srcHostResources
+	}
+	if len(snap.Memory) > 0 {
+		snap.Sources["memory"] = srcHostResources
+	}
+	if withUCD {
+		decodeUCD(snap, scalars)
 	}
 	// Last, so that profile readings override the standard ones and
 	// names can use entities; also after a deadline, with what came.

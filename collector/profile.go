@@ -91,6 +91,18 @@ type Rows struct {
 	// IndexEntity: the row index (its first arc) is an entPhysicalIndex,
 	// whose entPhysicalName names the row.
 	IndexEntity bool `yaml:"index_entity"`
+	// Where keeps only rows whose column's text matches, for tables that
+	// mix kinds of readings told apart by a type or name column.
+	Where *Where `yaml:"where"`
+	// SkipValues are raw values that mean "no reading" (-1, -128, 0 for
+	// an absent fan): rows holding one are left out.
+	SkipValues []float64 `yaml:"skip_values"`
+}
+
+// Where is a row filter: column's value must match.
+type Where struct {
+	Column OID     `yaml:"column"`
+	Match  *Regexp `yaml:"match"`
 }
 
 // MemorySpec reads one memory pool. Any two of used, free and total give
@@ -125,8 +137,11 @@ type SensorSpec struct {
 	Unit       string    `yaml:"unit"`
 	Status     OID       `yaml:"status"`
 	StatusMap  StatusMap `yaml:"status_map"`
-	Require    OID       `yaml:"require"`
-	Rows       `yaml:",inline"`
+	// ValueRegexp reads the number from group 1 of this regexp on a text
+	// value ("41.00 degrees C normal").
+	ValueRegexp *Regexp `yaml:"value_regexp"`
+	Require     OID     `yaml:"require"`
+	Rows        `yaml:",inline"`
 }
 
 // IdentitySource is one place to read model, serial or firmware from; the
@@ -149,6 +164,12 @@ type IdentitySource struct {
 	Descr *Regexp `yaml:"descr"`
 	// Value is a fixed value, for a family that is one model.
 	Value string `yaml:"value"`
+	// Template joins several scalars: "{oid:1.3.6.1.2.1.47.1.1.1.1.7.1}
+	// rev {oid:...}"; parts the device lacks are left empty.
+	Template *Template `yaml:"template"`
+	// EntityIndex, with entity_field, reads that field of these entities
+	// (first non-empty), from the ENTITY-MIB table the poll walks anyway.
+	EntityIndex []int `yaml:"entity_index"`
 	// Match keeps the value only when it matches, and then only group 1
 	// when the regexp has one.
 	Match *Regexp `yaml:"match"`
@@ -163,6 +184,47 @@ type Rewrite struct {
 }
 
 var entityFields = []string{"descr", "name", "model", "serial", "firmware"}
+
+// Template is an identity template and the scalars it names.
+type Template struct {
+	text string
+	oids []OID
+}
+
+var templateRE = regexp.MustCompile(`\{oid:([0-9.]+)\}`)
+
+func (t *Template) UnmarshalYAML(n *yaml.Node) error {
+	if err := n.Decode(&t.text); err != nil {
+		return err
+	}
+	ms := templateRE.FindAllStringSubmatch(t.text, -1)
+	if len(ms) == 0 {
+		return fmt.Errorf("line %d: template %q names no {oid:...}", n.Line, t.text)
+	}
+	for _, m := range ms {
+		if !numericOID(m[1]) {
+			return fmt.Errorf("line %d: template: %q is not a numeric OID", n.Line, m[1])
+		}
+		t.oids = append(t.oids, OID(normOID(m[1])))
+	}
+	return nil
+}
+
+// expand fills the template from get; it is empty when every part is.
+func (t *Template) expand(get func(OID) string) string {
+	found := false
+	out := templateRE.ReplaceAllStringFunc(t.text, func(m string) string {
+		v := get(OID(normOID(templateRE.FindStringSubmatch(m)[1])))
+		if v != "" {
+			found = true
+		}
+		return v
+	})
+	if !found {
+		return ""
+	}
+	return strings.Join(strings.Fields(out), " ")
+}
 
 // OID is a numeric OID as written in a profile, stored with a leading dot
 // the way gosnmp names varbinds.
@@ -343,13 +405,16 @@ func (p *Profile) validate() error {
 	for what, srcs := range map[string][]IdentitySource{"model": p.Model, "serial": p.Serial, "firmware": p.Firmware} {
 		for i, s := range srcs {
 			n := 0
-			for _, set := range []bool{s.OID != "", s.Column != "", s.Entity, s.EntityField != "", s.ObjectID != nil, s.Descr != nil, s.Value != ""} {
+			for _, set := range []bool{s.OID != "", s.Column != "", s.Entity, s.EntityField != "", s.ObjectID != nil, s.Descr != nil, s.Value != "", s.Template != nil} {
 				if set {
 					n++
 				}
 			}
 			if n != 1 {
-				return fmt.Errorf("%s[%d]: set exactly one of oid, column, entity, entity_field, object_id, descr, value", what, i)
+				return fmt.Errorf("%s[%d]: set exactly one of oid, column, entity, entity_field, object_id, descr, value, template", what, i)
+			}
+			if len(s.EntityIndex) > 0 && s.EntityField == "" {
+				return fmt.Errorf("%s[%d]: entity_index needs entity_field", what, i)
 			}
 			if s.EntityField != "" && !slices.Contains(entityFields, s.EntityField) {
 				return fmt.Errorf("%s[%d]: entity_field %q: want one of %s", what, i, s.EntityField, strings.Join(entityFields, ", "))
@@ -365,11 +430,14 @@ func (p *Profile) validate() error {
 }
 
 func tableOnly(table bool, r Rows, cols ...OID) error {
+	if r.Where != nil && (r.Where.Column == "" || r.Where.Match == nil) {
+		return errors.New("where needs column and match")
+	}
 	if table {
 		return nil
 	}
-	if r.IndexMatch != nil || r.IndexEntity {
-		return errors.New("index_match and index_entity need table: true")
+	if r.IndexMatch != nil || r.IndexEntity || r.Where != nil {
+		return errors.New("index_match, index_entity and where need table: true")
 	}
 	for _, c := range cols {
 		if c != "" {

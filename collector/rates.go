@@ -87,6 +87,7 @@ func FillRates(prev, cur *Snapshot, maxGap time.Duration) {
 	if rebooted(prev.System.UptimeSeconds, cur.System.UptimeSeconds, dt) {
 		return
 	}
+	fillCPUTicks(prev, cur)
 	for i := range cur.Interfaces {
 		c := &cur.Interfaces[i]
 		j, found := slices.BinarySearchFunc(prev.Interfaces, c.Index, func(it Interface, idx int) int {

@@ -44,6 +44,10 @@ type Snapshot struct {
 	PollDuration time.Duration `json:"poll_duration_ns"`
 	// PDUs is how many SNMP requests the poll sent.
 	PDUs int `json:"pdus"`
+
+	// cpuTicks are UCD-SNMP-MIB's raw CPU counters, for the load between
+	// this poll and the next (see fillCPUTicks).
+	cpuTicks *cpuTicks
 }
 
 // ModuleStatus is how one module of a poll went, as snmp_exporter reports

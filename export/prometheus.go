@@ -41,7 +41,7 @@ func desc(name, help string, extra ...string) *prometheus.Desc {
 type Collector struct {
 	src Source
 
-	up, info, pollDuration, pollPDUs, uptime, pollErrors *prometheus.Desc
+	up, info, pollDuration, pollPDUs, uptime, pollErrors, module *prometheus.Desc
 
 	ifIn, ifOut, ifInUcast, ifOutUcast, ifInErr, ifOutErr, ifInDisc, ifOutDisc *prometheus.Desc
 	ifAdmin, ifOper, ifSpeed, ifUtil                                           *prometheus.Desc
@@ -62,6 +62,8 @@ func NewCollector(src Source) *Collector {
 		pollPDUs:     desc("nocagent_device_poll_pdus", "SNMP requests sent by the device's last poll."),
 		pollErrors:   desc("nocagent_device_poll_errors", "Errors reported by the device's last poll."),
 		uptime:       desc("nocagent_device_uptime_seconds", "sysUpTime of the device."),
+		module: desc("nocagent_device_module_status", "1 for each module's status in the device's last poll: ok, empty, "+
+			"unsupported (no source for it on this device: rules on it cannot fire) or error.", "module", "status"),
 
 		ifIn:       ifd("nocagent_interface_in_octets_total", "Octets received (ifHCInOctets, else ifInOctets)."),
 		ifOut:      ifd("nocagent_interface_out_octets_total", "Octets sent (ifHCOutOctets, else ifOutOctets)."),
@@ -88,7 +90,7 @@ func NewCollector(src Source) *Collector {
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.up, c.info, c.pollDuration, c.pollPDUs, c.pollErrors, c.uptime,
+	for _, d := range []*prometheus.Desc{c.up, c.info, c.pollDuration, c.pollPDUs, c.pollErrors, c.uptime, c.module,
 		c.ifIn, c.ifOut, c.ifInUcast, c.ifOutUcast, c.ifInErr, c.ifOutErr, c.ifInDisc, c.ifOutDisc,
 		c.ifAdmin, c.ifOper, c.ifSpeed, c.ifUtil, c.cpu, c.memUsed, c.memTotal, c.memPercent,
 		c.temp, c.sensorOK, c.neighbors} {
@@ -124,6 +126,9 @@ func (c *Collector) collectDevice(ch chan<- prometheus.Metric, d Device) {
 	gauge(c.pollDuration, s.PollDuration.Seconds())
 	gauge(c.pollPDUs, float64(s.PDUs))
 	gauge(c.pollErrors, float64(len(s.Errors)))
+	for _, m := range s.Modules {
+		gauge(c.module, 1, m.Module, m.Status)
+	}
 	if !s.Reachable {
 		// Values of a device that does not answer would be stale; only its
 		// up, info and poll health are known.

@@ -221,6 +221,11 @@ func printSnapshot(w io.Writer, s *collector.Snapshot) {
 	fmt.Fprintf(w, "system     %s  (%s)  up %s\n", s.System.Name, s.System.ObjectID, (time.Duration(s.System.UptimeSeconds) * time.Second).String())
 	fmt.Fprintf(w, "identity   vendor=%s os=%s model=%s serial=%s\n", s.Vendor, s.OS, s.Model, s.Serial)
 	fmt.Fprintf(w, "descr      %s\n", strings.ReplaceAll(strings.TrimSpace(s.System.Descr), "\r\n", " "))
+	for _, m := range s.Modules {
+		if m.Status != collector.ModuleOK {
+			fmt.Fprintf(w, "module     %-12s %s %s\n", m.Module, m.Status, m.Reason)
+		}
+	}
 	for _, c := range s.CPU {
 		fmt.Fprintf(w, "cpu        %-24s %5.1f %%\n", c.Name, c.Percent)
 	}
