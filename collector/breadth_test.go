@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"math"
 	"reflect"
 	"slices"
 	"strconv"
@@ -179,6 +180,8 @@ model:
     entity_index: [9, 1001]
   - object_id:
       1.3.6.1.4.1.99998.1.7: 'Box 7'
+  - oid: 1.9.8.0
+    map: {'3': 'Box 3'}
 serial:
   - template: '{oid:1.9.1.0} rev {oid:1.9.2.0}'
 firmware:
@@ -186,6 +189,11 @@ firmware:
     match: '^v?([0-9.]+)$'
     replace:
       - {pattern: '\.0$', with: ''}
+memory:
+  - percent: 1.9.7.0
+    percent_divisor: 100
+    total_bytes: 268435456
+    name: ram
 cpu:
   - table: true
     oid: 1.9.5.1.2
@@ -213,7 +221,7 @@ func TestProfileIdentityAndRowFilters(t *testing.T) {
 	snap := newSnapshot("x", t0)
 	snap.System = System{ObjectID: "1.3.6.1.4.1.99998.1.7", Descr: "Box FW v2.1.0"}
 	snap.Entities = []Entity{{Index: 1, Class: "chassis", Name: "chassis"}, {Index: 1001, Class: "module", Name: "BX-7-24"}}
-	scalars := []gosnmp.SnmpPDU{vStr(".1.9.1.0", "SN123"), vStr(".1.9.2.0", "")}
+	scalars := []gosnmp.SnmpPDU{vStr(".1.9.1.0", "SN123"), vStr(".1.9.2.0", ""), vInt(".1.9.7.0", 2550)}
 	walked := []gosnmp.SnmpPDU{
 		vInt(".1.9.5.1.2.1", 12), vStr(".1.9.5.1.3.1", "cpu0"),
 		vInt(".1.9.5.1.2.2", 99), vStr(".1.9.5.1.3.2", "fpga"), // not a CPU
@@ -230,10 +238,19 @@ func TestProfileIdentityAndRowFilters(t *testing.T) {
 	if !reflect.DeepEqual(snap.CPU, []CPU{{Name: "cpu 1", Percent: 12}}) {
 		t.Errorf("cpu = %+v, want the cpu row alone", snap.CPU)
 	}
+	if len(snap.Memory) != 1 || snap.Memory[0].TotalBytes != 268435456 || math.Abs(snap.Memory[0].Percent-25.5) > 0.01 {
+		t.Errorf("memory = %+v, want 25.5%% of a fixed 256 MiB", snap.Memory)
+	}
 	if len(snap.Sensors) != 1 || snap.Sensors[0].Value != 41.5 {
 		t.Errorf("sensors = %+v, want 41.5 from the text", snap.Sensors)
 	}
-	// Without the entity, the sysObjectID table names the model.
+	// Without the entity, the sysObjectID table names the model; without
+	// that, the enum's name.
+	snap3 := newSnapshot("x", t0)
+	applyProfile(p, newProfileData(plan.columns, []gosnmp.SnmpPDU{vInt(".1.9.8.0", 3)}, nil), snap3)
+	if snap3.Model != "Box 3" {
+		t.Errorf("model %q, want Box 3 from the enum map", snap3.Model)
+	}
 	snap2 := newSnapshot("x", t0)
 	snap2.System = System{ObjectID: "1.3.6.1.4.1.99998.1.7"}
 	applyProfile(p, newProfileData(plan.columns, nil, nil), snap2)

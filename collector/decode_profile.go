@@ -289,6 +289,12 @@ func decodeProfileMemory(p *Profile, d profileData, ents map[int]string, standar
 			f, hasF := get(s.Free)
 			t, hasT := get(s.Total)
 			pc, hasPc := get(s.Percent)
+			if s.PercentDivisor > 0 {
+				pc /= s.PercentDivisor
+			}
+			if s.TotalBytes > 0 && !hasT {
+				t, hasT = float64(s.TotalBytes)/float64(units), true
+			}
 			if (hasPc && skipValue(s.SkipValues, pc)) || (hasU && skipValue(s.SkipValues, u)) {
 				continue
 			}
@@ -443,6 +449,9 @@ func (p *Profile) identity(srcs []IdentitySource, d profileData, snap *Snapshot,
 			case len(m) > 1:
 				v = strings.TrimSpace(m[1])
 			}
+		}
+		if name, ok := s.Map[v]; ok {
+			v = name
 		}
 		for _, r := range s.Replace {
 			v = strings.TrimSpace(r.Pattern.ReplaceAllString(v, r.With))

@@ -117,7 +117,13 @@ type MemorySpec struct {
 	Total      OID    `yaml:"total"`
 	Percent    OID    `yaml:"percent"`
 	// Units is bytes per raw unit of used, free and total (1024 for kB).
-	Units    uint64 `yaml:"units"`
+	Units uint64 `yaml:"units"`
+	// PercentDivisor turns the raw percent into percent (100 for
+	// hundredths).
+	PercentDivisor float64 `yaml:"percent_divisor"`
+	// TotalBytes is a fixed size, for agents that give a percent and
+	// document the size instead of reporting it.
+	TotalBytes uint64 `yaml:"total_bytes"`
 	Class    string `yaml:"class"` // system (default), buffers, ...
 	Require  OID    `yaml:"require"`
 	Fallback bool   `yaml:"fallback"`
@@ -175,6 +181,9 @@ type IdentitySource struct {
 	Match *Regexp `yaml:"match"`
 	// Replace rewrites the value, in order (regexp, $1 references).
 	Replace []Rewrite `yaml:"replace"`
+	// Map names raw values (an INTEGER enum, a product code); a value it
+	// does not list is kept as read.
+	Map map[string]string `yaml:"map"`
 }
 
 // Rewrite is one regexp replacement of an identity value.
@@ -375,6 +384,9 @@ func (p *Profile) validate() error {
 		}
 	}
 	for i, m := range p.Memory {
+		if m.PercentDivisor < 0 {
+			return fmt.Errorf("memory[%d]: percent_divisor must be positive", i)
+		}
 		if m.Used == "" && m.Free == "" && m.Percent == "" {
 			return fmt.Errorf("memory[%d]: needs used, free or percent", i)
 		}
