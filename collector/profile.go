@@ -124,10 +124,10 @@ type MemorySpec struct {
 	// TotalBytes is a fixed size, for agents that give a percent and
 	// document the size instead of reporting it.
 	TotalBytes uint64 `yaml:"total_bytes"`
-	Class    string `yaml:"class"` // system (default), buffers, ...
-	Require  OID    `yaml:"require"`
-	Fallback bool   `yaml:"fallback"`
-	Rows     `yaml:",inline"`
+	Class      string `yaml:"class"` // system (default), buffers, ...
+	Require    OID    `yaml:"require"`
+	Fallback   bool   `yaml:"fallback"`
+	Rows       `yaml:",inline"`
 }
 
 // SensorSpec reads temperatures, fans and power supplies. Value may be
