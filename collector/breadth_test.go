@@ -200,6 +200,10 @@ cpu:
     where: {column: 1.9.5.1.3, match: '^cpu'}
     skip_values: [-1]
     name: 'cpu {index}'
+  - table: true
+    oid: 1.9.9.1.2
+    where: {column: 1.9.9.1.3, match: '^1$'}
+    name: 'core {index}'
 sensors:
   - class: temperature
     table: true
@@ -226,6 +230,8 @@ func TestProfileIdentityAndRowFilters(t *testing.T) {
 		vInt(".1.9.5.1.2.1", 12), vStr(".1.9.5.1.3.1", "cpu0"),
 		vInt(".1.9.5.1.2.2", 99), vStr(".1.9.5.1.3.2", "fpga"), // not a CPU
 		vInt(".1.9.5.1.2.3", -1), vStr(".1.9.5.1.3.3", "cpu1"), // no reading
+		vInt(".1.9.9.1.2.1", 33), vInt(".1.9.9.1.3.1", 1), // an INTEGER type column
+		vInt(".1.9.9.1.2.2", 44), vInt(".1.9.9.1.3.2", 2),
 		vStr(".1.9.6.1.2.1", "41.50 degrees C normal"), vStr(".1.9.6.1.2.2", "0 degrees C"),
 	}
 	applyProfile(p, newProfileData(plan.columns, scalars, walked), snap)
@@ -235,7 +241,7 @@ func TestProfileIdentityAndRowFilters(t *testing.T) {
 	if snap.Serial != "SN123 rev" || snap.Firmware != "2.1" {
 		t.Errorf("serial %q firmware %q, want the template with its empty part left out, and 2.1", snap.Serial, snap.Firmware)
 	}
-	if !reflect.DeepEqual(snap.CPU, []CPU{{Name: "cpu 1", Percent: 12}}) {
+	if !reflect.DeepEqual(snap.CPU, []CPU{{Name: "cpu 1", Percent: 12}, {Name: "core 1", Percent: 33}}) {
 		t.Errorf("cpu = %+v, want the cpu row alone", snap.CPU)
 	}
 	if len(snap.Memory) != 1 || snap.Memory[0].TotalBytes != 268435456 || math.Abs(snap.Memory[0].Percent-25.5) > 0.01 {

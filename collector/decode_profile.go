@@ -145,7 +145,7 @@ func (d profileData) rows(table bool, r Rows, require OID, cols ...OID) []string
 		}
 		if r.Where != nil {
 			p, ok := d.value(true, r.Where.Column, i)
-			if !ok || !r.Where.Match.MatchString(pduString(p)) {
+			if !ok || !r.Where.Match.MatchString(identityText(p)) {
 				continue
 			}
 		}
