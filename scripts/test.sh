@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of nocagent. On a fresh Debian machine it first installs,
 # with apt, the real servers the tests start on loopback (net-snmp's snmpd
-# and tools, Prometheus with promtool, VictoriaMetrics for the InfluxDB
+# and tools, Debian's snmpsim, Prometheus with promtool, VictoriaMetrics for the InfluxDB
 # protocol, PostgreSQL, headless Chromium for rendered reports); Go modules come through the module proxy. Extra arguments go to `go test` (e.g. -run TestName).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 need=()
 command -v snmpd >/dev/null || need+=(snmpd)
 command -v snmpget >/dev/null || need+=(snmp)
+command -v snmpsimd >/dev/null || need+=(snmpsim) # a third-party agent serving the device recordings
 command -v promtool >/dev/null || need+=(prometheus)
 command -v victoria-metrics >/dev/null || need+=(victoria-metrics)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
