@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"context"
 	"math"
 	"reflect"
 	"slices"
@@ -293,5 +294,37 @@ func TestModuleStatuses(t *testing.T) {
 	}
 	if len(want) > 0 {
 		t.Errorf("modules not reported: %v", want)
+	}
+}
+
+func TestPollReusesWhatThePreviousPollProved(t *testing.T) {
+	a := newFakeAgent(append(syntheticSwitch(48), vTicks(oidEntLastChangeTime, 4200))...)
+	first := newSnapshot("192.0.2.1:161", t0)
+	collectWith(context.Background(), newBulkWalker(a, false, 25), first, nil, nil)
+	firstRequests, firstVarbinds := a.requests, a.varbinds
+	if len(first.Entities) == 0 || !first.hasEntLastChange || first.entityWalked.IsZero() {
+		t.Fatalf("first poll: %d entities, entLastChange %v, walked %v", len(first.Entities), first.hasEntLastChange, first.entityWalked)
+	}
+	first.Reachable = true
+
+	a.requests, a.varbinds = 0, 0
+	second := newSnapshot("192.0.2.1:161", t0.Add(time.Minute))
+	collectWith(context.Background(), newBulkWalker(a, false, 25), second, nil, first)
+	if !reflect.DeepEqual(second.Entities, first.Entities) || second.Model != first.Model || second.Serial != first.Serial {
+		t.Errorf("reused identity %q %q, want %q %q", second.Model, second.Serial, first.Model, first.Serial)
+	}
+	if !reflect.DeepEqual(second.Interfaces, first.Interfaces) || len(second.Sensors) != len(first.Sensors) {
+		t.Errorf("second poll read other interfaces or sensors than the first")
+	}
+	if a.varbinds >= firstVarbinds || a.requests > firstRequests {
+		t.Errorf("second poll: %d requests %d varbinds, first %d and %d: nothing saved", a.requests, a.varbinds, firstRequests, firstVarbinds)
+	}
+
+	// The table changed: it is walked again.
+	third := newSnapshot("192.0.2.1:161", t0.Add(2*time.Minute))
+	b := newFakeAgent(append(syntheticSwitch(48), vTicks(oidEntLastChangeTime, 4300))...)
+	collectWith(context.Background(), newBulkWalker(b, false, 25), third, nil, second)
+	if third.entityWalked != third.Time {
+		t.Error("entLastChangeTime moved, yet the entity table was not walked again")
 	}
 }

@@ -228,6 +228,7 @@ func decodeInterfaces(pdus []gosnmp.SnmpPDU) []Interface {
 		if r.has&hasHCOutPkts != 0 {
 			it.OutUcastPkts = r.hcOutPkts
 		}
+		it.hcPkts = r.has&(hasHCInPkts|hasHCOutPkts) == hasHCInPkts|hasHCOutPkts
 		it.SpeedBps = r.speed32
 		if r.has&hasHighSpeed != 0 && r.highSpeed > 0 {
 			it.SpeedBps = r.highSpeed * 1_000_000

@@ -19,6 +19,9 @@ type PollOptions struct {
 	// Profiles chooses how to read each device; nil means the built-in
 	// profiles.
 	Profiles *ProfileSet
+	// Previous is the device's last reachable Snapshot, or nil. What it
+	// proves unchanged is not asked for again (see reuse.go).
+	Previous *Snapshot
 }
 
 func (o PollOptions) now() time.Time {
@@ -43,7 +46,7 @@ func Poll(ctx context.Context, target string, cred inventory.Credential, opts Po
 	}
 	defer s.Close()
 	snap.Target = s.Target()
-	collectWith(ctx, s, snap, opts.Profiles)
+	collectWith(ctx, s, snap, opts.Profiles, opts.Previous)
 	snap.PDUs = s.PDUs()
 	snap.PollDuration = opts.now().Sub(start)
 	return snap
@@ -76,6 +79,9 @@ type module struct {
 	// more, when set, names further roots worth a walk once the first
 	// walk is in; their varbinds join it before decode.
 	more func(snap *Snapshot, pdus []gosnmp.SnmpPDU) []string
+	// since, when set, replaces roots and decode where the previous poll
+	// of the device proves part of the answer unchanged.
+	since func(snap, prev *Snapshot) (roots []string, decode func(*Snapshot, []gosnmp.SnmpPDU))
 }
 
 var entityBGPRoots = append(slices.Clip(entityRoots), bgpRoots...)
@@ -86,14 +92,15 @@ var entityBGPRoots = append(slices.Clip(entityRoots), bgpRoots...)
 var modules = []module{
 	{name: "interfaces", roots: interfaceRoots, decode: func(s *Snapshot, p []gosnmp.SnmpPDU) {
 		s.Interfaces = decodeInterfaces(p)
-	}},
+	}, since: interfacesSince},
 	// BGP4-MIB rides along with ENTITY-MIB, which every device is asked
 	// for: most devices have no BGP, and their BGP columns end in the
 	// walk's first answer instead of costing a request of their own.
 	{name: "entity+bgp", roots: entityBGPRoots, decode: func(s *Snapshot, p []gosnmp.SnmpPDU) {
 		s.Entities, s.Model, s.Serial, s.Firmware = decodeEntities(p)
+		s.entityWalked = s.Time
 		s.BGPPeers = decodeBGP(p)
-	}},
+	}, since: entitiesSince},
 	{name: "sensors", roots: sensorRoots, decode: func(s *Snapshot, p []gosnmp.SnmpPDU) {
 		s.Sensors = decodeSensors(p, s.Entities)
 	}, skip: func(s *Snapshot, p *Profile) bool { return len(s.Entities) == 0 || p.skips("entity-sensor") }},
@@ -173,14 +180,14 @@ func countProto(ns []Neighbor, proto string) int {
 
 // collect fills snap from w with the built-in profiles.
 func collect(ctx context.Context, w walker, snap *Snapshot) {
-	collectWith(ctx, w, snap, nil)
+	collectWith(ctx, w, snap, nil, nil)
 }
 
 // collectWith fills snap from w: the system group first, which decides
 // reachability and the profile, together with the profile's scalars when
 // they fit in the same request; then each module. The profile's columns
 // are walked with HOST-RESOURCES-MIB in one multi-column walk.
-func collectWith(ctx context.Context, w walker, snap *Snapshot, set *ProfileSet) {
+func collectWith(ctx context.Context, w walker, snap *Snapshot, set *ProfileSet, prev *Snapshot) {
 	if set == nil {
 		set = BuiltinProfiles()
 	}
@@ -210,11 +217,12 @@ func collectWith(ctx context.Context, w walker, snap *Snapshot, set *ProfileSet)
 	}
 	plan := prof.fetchPlan()
 
-	// UCD-SNMP-MIB's scalars ride in the profile's GET.
-	get := plan.scalars
+	// UCD-SNMP-MIB's scalars and ENTITY-MIB's entLastChangeTime ride in
+	// the profile's GET.
+	get := append(slices.Clip(plan.scalars), oidEntLastChangeTime)
 	withUCD := !prof.skips("host-resources")
 	if withUCD {
-		get = append(slices.Clip(get), ucdOIDs...)
+		get = append(get, ucdOIDs...)
 	}
 	var scalars []gosnmp.SnmpPDU
 	if len(get) > 0 && ctx.Err() == nil {
@@ -223,6 +231,7 @@ func collectWith(ctx context.Context, w walker, snap *Snapshot, set *ProfileSet)
 			walkErrs["profile"] = err.Error()
 		}
 	}
+	readEntLastChange(snap, scalars)
 
 	buf := make([]gosnmp.SnmpPDU, 0, 256)
 	var profWalked []gosnmp.SnmpPDU
@@ -233,7 +242,12 @@ func collectWith(ctx context.Context, w walker, snap *Snapshot, set *ProfileSet)
 			break
 		}
 		skip := m.skip != nil && m.skip(snap, prof)
-		roots := m.roots
+		roots, decode := m.roots, m.decode
+		if m.since != nil && prev != nil {
+			if r, d := m.since(snap, prev); d != nil {
+				roots, decode = r, d
+			}
+		}
 		withProfile := m.name == "host-resources" && len(plan.columns) > 0
 		if withProfile {
 			if skip {
@@ -272,7 +286,7 @@ func collectWith(ctx context.Context, w walker, snap *Snapshot, set *ProfileSet)
 			profWalked = slices.Clone(buf)
 		}
 		if !skip {
-			m.decode(snap, buf)
+			decode(snap, buf)
 		}
 	}
 	if len(snap.CPU) > 0 {

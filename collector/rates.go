@@ -52,6 +52,14 @@ func (t *RateTracker) Update(cur *Snapshot) {
 	FillRates(prev, cur, t.MaxGap)
 }
 
+// Last returns the device's last reachable Snapshot (by Device, or Target
+// for ad-hoc polls), or nil. It is shared: only read it.
+func (t *RateTracker) Last(key string) *Snapshot {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.last[key]
+}
+
 // Forget drops what the tracker holds for a device (by Device, or Target
 // for ad-hoc polls), for devices removed from the inventory.
 func (t *RateTracker) Forget(key string) {

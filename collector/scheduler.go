@@ -312,7 +312,11 @@ func (s *Scheduler) pollOne(ctx context.Context, e *schedEntry) {
 		budget = t.Interval
 	}
 	pctx, cancel := context.WithTimeout(ctx, budget)
-	snap := s.opts.Poll(pctx, t, PollOptions{Session: s.opts.Session, Now: s.opts.Now, Profiles: s.opts.Profiles})
+	prev := s.rates.Last(t.Device.Name)
+	if prev != nil && prev.Target != t.Device.Address {
+		prev = nil // the device moved: nothing of the old answer holds
+	}
+	snap := s.opts.Poll(pctx, t, PollOptions{Session: s.opts.Session, Now: s.opts.Now, Profiles: s.opts.Profiles, Previous: prev})
 	cancel()
 	snap.Device = t.Device.Name
 	if ctx.Err() != nil {

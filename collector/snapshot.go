@@ -48,6 +48,13 @@ type Snapshot struct {
 	// cpuTicks are UCD-SNMP-MIB's raw CPU counters, for the load between
 	// this poll and the next (see fillCPUTicks).
 	cpuTicks *cpuTicks
+	// entLastChange is ENTITY-MIB's entLastChangeTime (hasEntLastChange
+	// when the device gave it) and entityWalked when the entity table
+	// behind Entities was last walked: the next poll reuses it while the
+	// device says it has not changed (see entitiesSince).
+	entLastChange    uint64
+	hasEntLastChange bool
+	entityWalked     time.Time
 }
 
 // ModuleStatus is how one module of a poll went, as snmp_exporter reports
@@ -115,6 +122,8 @@ type Interface struct {
 	OutDiscards  uint64 `json:"out_discards"`
 	// HC is true when the octet and packet counters are 64-bit.
 	HC bool `json:"hc"`
+	// hcPkts: both 64-bit unicast packet counters came back.
+	hcPkts bool
 	// Rates is nil on the first poll of an interface and after a counter
 	// discontinuity (reboot, wrap that cannot be told apart from a reset).
 	Rates *InterfaceRates `json:"rates,omitempty"`

@@ -43,7 +43,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: polldriver run|sim|snmpyml [flags]")
+		fmt.Fprintln(os.Stderr, "usage: polldriver run|sim|snmpyml|agent [flags]")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -54,6 +54,8 @@ func main() {
 		err = run(ctx, os.Args[2:])
 	case "sim":
 		err = sim(ctx, os.Args[2:])
+	case "agent":
+		err = agent(ctx, os.Args[2:])
 	case "snmpyml":
 		_, err = io.WriteString(os.Stdout, snmpYML(25))
 	default:
