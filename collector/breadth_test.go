@@ -328,3 +328,18 @@ func TestPollReusesWhatThePreviousPollProved(t *testing.T) {
 		t.Error("entLastChangeTime moved, yet the entity table was not walked again")
 	}
 }
+
+func TestProbeMatchesOnlyWhenNothingElseFits(t *testing.T) {
+	a := newFakeAgent(vStr(oidSysDescr, ""), vStr(".1.3.6.1.4.1.39165.1.1.0", "DS-2CD2185FWD-I"))
+	snap := newSnapshot("x", t0)
+	collect(context.Background(), newBulkWalker(a, false, 25), snap)
+	if snap.Profile != "hikvision-cam" || snap.Model != "DS-2CD2185FWD-I" {
+		t.Errorf("profile %q model %q, want hikvision-cam chosen by its probe", snap.Profile, snap.Model)
+	}
+	if got := BuiltinProfiles().Select("", "").Name; got != "generic" {
+		t.Errorf("Select on an empty system group = %s, want generic (probes are asked for, not assumed)", got)
+	}
+	if _, err := ParseProfile("bad.yaml", []byte("name: x\nmatch:\n  - probe: 1.2.3.0\n    sys_descr: 'x'\n")); err == nil {
+		t.Error("a probe combined with sys_descr parsed, want an error")
+	}
+}

@@ -208,6 +208,15 @@ func collectWith(ctx context.Context, w walker, snap *Snapshot, set *ProfileSet,
 	snap.Vendor = vendorFromObjectID(sys.ObjectID)
 	snap.OS = guessOS(snap.Vendor, sys.Descr)
 	prof := set.Select(sys.ObjectID, sys.Descr)
+	if probes := set.probes(); prof == set.generic && len(probes) > 0 {
+		// Nothing fits by the system group: ask the vendor objects that
+		// identify agents which leave it empty.
+		if got, err := w.Get(ctx, probes); err == nil {
+			prof = set.SelectProbed(func(oid string) bool {
+				return slices.ContainsFunc(got, func(p gosnmp.SnmpPDU) bool { return p.Name == oid })
+			})
+		}
+	}
 	snap.Profile = prof.Name
 	if prof.Vendor != "" {
 		snap.Vendor = prof.Vendor

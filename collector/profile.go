@@ -57,6 +57,11 @@ type MatchRule struct {
 	SysObjectID OID     `yaml:"sys_object_id"` // prefix, on arc boundaries
 	SysDescr    *Regexp `yaml:"sys_descr"`
 	Priority    int     `yaml:"priority"`
+	// Probe alone: the profile fits a device that no other profile fits
+	// when this vendor object answers, for agents that leave sysObjectID
+	// and sysDescr empty or generic. It costs one GET, only for such
+	// devices.
+	Probe OID `yaml:"probe"`
 }
 
 // CPUSpec reads processor load in percent.
@@ -368,8 +373,11 @@ func (p *Profile) validate() error {
 		}
 	}
 	for i, m := range p.Match {
-		if m.SysObjectID == "" && m.SysDescr == nil {
-			return fmt.Errorf("match[%d]: needs sys_object_id or sys_descr", i)
+		if m.Probe != "" && (m.SysObjectID != "" || m.SysDescr != nil) {
+			return fmt.Errorf("match[%d]: probe stands alone, without sys_object_id or sys_descr", i)
+		}
+		if m.SysObjectID == "" && m.SysDescr == nil && m.Probe == "" {
+			return fmt.Errorf("match[%d]: needs sys_object_id, sys_descr or probe", i)
 		}
 	}
 	for i, c := range p.CPU {
@@ -600,6 +608,9 @@ func (s *ProfileSet) Select(objectID, descr string) *Profile {
 	bestScore := [3]int{-1}
 	for _, p := range s.profiles {
 		for _, m := range p.Match {
+			if m.Probe != "" {
+				continue // see Probe
+			}
 			arcs := 0
 			if m.SysObjectID != "" {
 				if !under(objectID, string(m.SysObjectID)) && objectID != string(m.SysObjectID) {
@@ -627,3 +638,29 @@ func (s *ProfileSet) Select(objectID, descr string) *Profile {
 }
 
 func (p *Profile) skips(module string) bool { return slices.Contains(p.Skip, module) }
+
+// probes lists the probe OIDs of the set's profiles, in profile order.
+func (s *ProfileSet) probes() []string {
+	var out []string
+	for _, p := range s.profiles {
+		for _, m := range p.Match {
+			if m.Probe != "" {
+				out = append(out, string(m.Probe))
+			}
+		}
+	}
+	return out
+}
+
+// SelectProbed picks, for a device that fits no profile by its system
+// group, the first profile whose probe OID is among answered.
+func (s *ProfileSet) SelectProbed(answered func(oid string) bool) *Profile {
+	for _, p := range s.profiles {
+		for _, m := range p.Match {
+			if m.Probe != "" && answered(string(m.Probe)) {
+				return p
+			}
+		}
+	}
+	return s.generic
+}
