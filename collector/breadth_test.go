@@ -343,3 +343,22 @@ func TestProbeMatchesOnlyWhenNothingElseFits(t *testing.T) {
 		t.Error("a probe combined with sys_descr parsed, want an error")
 	}
 }
+
+func TestDecodeInterfacesZeroHCCounters(t *testing.T) {
+	c := func(entry string, col, idx int) string { return entry + "." + strconv.Itoa(col) + "." + strconv.Itoa(idx) }
+	got := decodeInterfaces([]gosnmp.SnmpPDU{
+		vStr(c(oidIfEntry, ifDescr, 52), "cpe 1001 ethernet 1"),
+		vC32(c(oidIfEntry, ifInOctets, 52), 804735243), vC32(c(oidIfEntry, ifOutOctets, 52), 568929057),
+		vC32(c(oidIfEntry, ifInUcastPkts, 52), 7), vC64(c(oidIfXEntry, ifHCInUcastPkts, 52), 0),
+		vC64(c(oidIfXEntry, ifHCInOctets, 52), 0), vC64(c(oidIfXEntry, ifHCOutOctets, 52), 0),
+		// An idle port with real 64-bit counters stays 64-bit.
+		vC32(c(oidIfEntry, ifInOctets, 53), 0), vC32(c(oidIfEntry, ifOutOctets, 53), 0),
+		vC64(c(oidIfXEntry, ifHCInOctets, 53), 0), vC64(c(oidIfXEntry, ifHCOutOctets, 53), 0),
+	})
+	if len(got) != 2 || got[0].HC || got[0].InOctets != 804735243 || got[0].OutOctets != 568929057 || got[0].InUcastPkts != 7 {
+		t.Errorf("port with zero 64-bit counters = %+v, want the 32-bit ones", got[0])
+	}
+	if !got[1].HC {
+		t.Errorf("idle port = %+v, want 64-bit", got[1])
+	}
+}

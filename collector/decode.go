@@ -213,6 +213,12 @@ func decodeInterfaces(pdus []gosnmp.SnmpPDU) []Interface {
 			it.Name = it.Descr
 		}
 		it.HC = r.has&(hasHCIn|hasHCOut) == hasHCIn|hasHCOut
+		// Some agents list the 64-bit columns but leave them at zero
+		// while the 32-bit ones count: those have no 64-bit counters.
+		if it.HC && r.hcIn == 0 && r.hcOut == 0 && (r.in32 != 0 || r.out32 != 0) {
+			it.HC = false
+			r.has &^= hasHCInPkts | hasHCOutPkts
+		}
 		if it.HC {
 			it.InOctets, it.OutOctets = r.hcIn, r.hcOut
 		} else {
