@@ -1,7 +1,12 @@
 package ticketing_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -80,17 +85,20 @@ func TestConfirmLink(t *testing.T) {
 	}
 
 	// Forged and damaged links say nothing about any ticket.
-	otherTok, _ := e.svc.ConfirmLink(other.ID)
+	otherTok, _ := e.svc.ConfirmLink(other)
 	parts := strings.Split(token, ".")
 	otherParts := strings.Split(otherTok, ".")
 	forged := newConfirmEnv(t, "another-secret")
-	forgedTok, _ := forged.svc.ConfirmLink(tk.ID)
+	forgedTok, _ := forged.svc.ConfirmLink(tk)
 	for name, bad := range map[string]string{
 		"empty":              "",
 		"garbage":            "not-a-token",
-		"other ticket's mac": otherParts[0] + "." + parts[1] + "." + parts[2],
-		"later expiry":       parts[0] + ".99999999999." + parts[2],
-		"flipped mac":        parts[0] + "." + parts[1] + "." + flip(parts[2]),
+		"other ticket's mac": otherParts[0] + "." + strings.Join(parts[1:], "."),
+		"later expiry":       parts[0] + "." + parts[1] + ".99999999999." + parts[3],
+		"later cycle":        parts[0] + ".1." + parts[2] + "." + parts[3],
+		"cycle as +0":        parts[0] + ".+0." + parts[2] + "." + parts[3],
+		"cycle dropped":      parts[0] + "." + parts[2] + "." + parts[3],
+		"flipped mac":        parts[0] + "." + parts[1] + "." + parts[2] + "." + flip(parts[3]),
 		"other secret":       forgedTok,
 		"extra part":         token + ".x",
 	} {
@@ -134,7 +142,7 @@ func TestConfirmLink(t *testing.T) {
 
 func TestConfirmLinkNeedsSecret(t *testing.T) {
 	e := newConfirmEnv(t, "")
-	if tok, exp := e.svc.ConfirmLink("NOC-000001"); tok != "" || !exp.IsZero() {
+	if tok, exp := e.svc.ConfirmLink(ticketing.Ticket{ID: "NOC-000001"}); tok != "" || !exp.IsZero() {
 		t.Errorf("ConfirmLink without a secret = %q, %s", tok, exp)
 	}
 	sig := firing(e.clk, "fp-a", "core-01", "link", "P2", "Gi0/0/1 down")
@@ -144,7 +152,7 @@ func TestConfirmLinkNeedsSecret(t *testing.T) {
 		t.Errorf("confirm_url without a secret = %q", n.ConfirmURL)
 	}
 	withSecret := newConfirmEnv(t, "s3cret-for-links")
-	tok, _ := withSecret.svc.ConfirmLink(tk.ID)
+	tok, _ := withSecret.svc.ConfirmLink(tk)
 	if _, err := e.svc.ConfirmView(ctxBg, tok); ticketing.ErrorCode(err) != ticketing.ENOTFOUND {
 		t.Errorf("a link checked without a secret: %v, want not found", err)
 	}
@@ -158,4 +166,112 @@ func flip(s string) string {
 		b[0] = 'A'
 	}
 	return string(b)
+}
+
+// resolvedTokens drains the outbox and returns the confirmation tokens of
+// ticket id's resolution notices, oldest first.
+func resolvedTokens(t *testing.T, e *env, id string) []string {
+	t.Helper()
+	var toks []string
+	for {
+		msgs, err := e.store.DueOutbox(ctxBg, e.clk.Now().Add(time.Hour), 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs) == 0 {
+			return toks
+		}
+		for _, m := range msgs {
+			if m.TicketID == id && m.Kind == ticketing.KindResolved {
+				var n ticketing.Notice
+				if err := json.Unmarshal(m.Payload, &n); err != nil {
+					t.Fatal(err)
+				}
+				tok, ok := strings.CutPrefix(n.ConfirmURL, ticketing.ConfirmPathPrefix)
+				if !ok || tok == "" {
+					t.Fatalf("resolution notice %s: confirm_url = %q", m.EventID, n.ConfirmURL)
+				}
+				toks = append(toks, tok)
+			}
+			if err := e.store.MarkDelivered(ctxBg, m.ID, e.clk.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// legacyToken builds a token of the format before tokens carried the
+// resolution cycle (id.exp.mac, domain v1), computed independently.
+func legacyToken(secret, id string, exp time.Time) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	fmt.Fprintf(m, "nocagent-confirm-v1\x00%s\x00%d", id, exp.Unix())
+	enc := base64.RawURLEncoding
+	return enc.EncodeToString([]byte(id)) + "." + strconv.FormatInt(exp.Unix(), 10) + "." + enc.EncodeToString(m.Sum(nil))
+}
+
+// TestConfirmLinkBoundToResolutionCycle: the link of a resolution that was
+// undone by a reopening never confirms the next resolution; that one comes
+// with its own link.
+func TestConfirmLinkBoundToResolutionCycle(t *testing.T) {
+	const secret = "s3cret-for-links"
+	e := newConfirmEnv(t, secret)
+	sig := firing(e.clk, "fp-a", "core-01", "link", "P2", "Gi0/0/1 down")
+	tk, _ := e.ingest(t, sig)
+	e.clk.Advance(20 * time.Minute)
+	e.ingest(t, cleared(e.clk, sig))
+	first := resolvedTokens(t, e, tk.ID)
+	if len(first) != 1 {
+		t.Fatalf("first resolution: %d tokens, want 1", len(first))
+	}
+	legacy := legacyToken(secret, tk.ID, e.clk.Now().Add(24*time.Hour))
+	e.act(t, alice, tk.ID, ticketing.ActVerify, ticketing.ActionInput{})
+	for name, tok := range map[string]string{"first": first[0], "legacy": legacy} {
+		if v, err := e.svc.ConfirmView(ctxBg, tok); err != nil || !v.Confirmable {
+			t.Fatalf("%s link before the reopening: %+v, %v", name, v, err)
+		}
+	}
+
+	e.act(t, alice, tk.ID, ticketing.ActReopen, ticketing.ActionInput{Reason: "customer: still no link"})
+	e.clk.Advance(time.Hour)
+	e.act(t, alice, tk.ID, ticketing.ActResolve, ticketing.ActionInput{Cause: "bad optic", Solution: "replaced the SFP"})
+	second := resolvedTokens(t, e, tk.ID)
+	if len(second) != 1 || second[0] == first[0] {
+		t.Fatalf("second resolution: tokens %q, want one new token", second)
+	}
+	e.act(t, alice, tk.ID, ticketing.ActVerify, ticketing.ActionInput{})
+
+	wantGone := func(t *testing.T, name, tok string) {
+		t.Helper()
+		_, err := e.svc.ConfirmView(ctxBg, tok)
+		if ticketing.ErrorCode(err) != ticketing.EGONE || !strings.Contains(ticketing.ErrorMessage(err), "earlier resolution") {
+			t.Errorf("%s link: view: %v, want gone naming the earlier resolution", name, err)
+		}
+		if _, err := e.svc.ConfirmByToken(ctxBg, tok, "ok"); ticketing.ErrorCode(err) != ticketing.EGONE {
+			t.Errorf("%s link: confirm: %v, want gone", name, err)
+		}
+	}
+	tests := []struct {
+		name string
+		tok  string
+	}{
+		{"first resolution's", first[0]},
+		{"legacy (first cycle)", legacy},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { wantGone(t, tc.name, tc.tok) })
+	}
+	if got := e.get(t, tk.ID); got.State != ticketing.StateVerified {
+		t.Fatalf("an old link changed the ticket: state %s", got.State)
+	}
+
+	v, err := e.svc.ConfirmByToken(ctxBg, second[0], "works now")
+	if err != nil || v.State != ticketing.StateConfirmed || v.Solution != "replaced the SFP" {
+		t.Fatalf("second resolution's link: %+v, %v", v, err)
+	}
+	got := e.get(t, tk.ID)
+	if last := got.Timeline[len(got.Timeline)-1]; last.Kind != ticketing.KindConfirmed || last.Actor != "customer:acme" ||
+		!strings.Contains(last.Note, "works now") {
+		t.Errorf("confirmation event %+v", last)
+	}
+	wantGone(t, "first resolution's, after confirming", first[0])
 }

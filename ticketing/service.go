@@ -522,7 +522,7 @@ func (s *Service) notices(t Ticket, evs []Event, to map[int][]string, now time.T
 		n := Notice{Event: ev.Kind, EventID: id, At: ev.At, Actor: ev.Actor,
 			Note: ev.Note, Recipients: to[ev.Seq], Ticket: snapshot}
 		if ev.Kind == KindResolved && t.Device.Customer != "" {
-			if tok, _ := s.confirmToken(t.ID, now); tok != "" {
+			if tok, _ := s.confirmToken(t.ID, t.ReopenCount, now); tok != "" {
 				n.ConfirmURL = ConfirmPathPrefix + tok
 			}
 		}

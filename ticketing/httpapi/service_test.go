@@ -102,7 +102,7 @@ func TestAPIConfirmLink(t *testing.T) {
 	if _, _, err := s.svc.Ingest(ctx, sig); err != nil {
 		t.Fatal(err)
 	}
-	token, _ := s.svc.ConfirmLink(tk.ID)
+	token, _ := s.svc.ConfirmLink(tk)
 	link := ticketing.ConfirmPathPrefix + token
 
 	// Resolved but not verified: the page shows the summary, no button.
@@ -134,7 +134,7 @@ func TestAPIConfirmLink(t *testing.T) {
 	}
 
 	// Bad links: 404 or 410, never another ticket.
-	otherTok, _ := s.svc.ConfirmLink(secret.ID)
+	otherTok, _ := s.svc.ConfirmLink(secret)
 	forged := strings.Split(otherTok, ".")[0] + token[strings.Index(token, "."):]
 	for _, c := range []struct {
 		name, path string
