@@ -1,16 +1,21 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nocagent/nocagent/ticketing"
+	"github.com/nocagent/nocagent/ticketing/sqlite"
 )
 
 var msg = ticketing.OutboxMessage{
@@ -86,21 +91,125 @@ func TestSendFailuresNameStatusNotSecrets(t *testing.T) {
 	}
 }
 
-func TestSendNetworkErrorHidesURLQuery(t *testing.T) {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	url := srv.URL + "/hook?token=s3cret"
-	srv.Close()
-	s, err := New(url, Options{Client: &http.Client{Timeout: 2 * time.Second}})
+// Tokens a receiver's URL carries, and where.
+const (
+	pathToken  = "T0KEN-in-path-8f3a"
+	queryToken = "q-s3cret-77c1"
+	password   = "pa55-w0rd-xyz"
+)
+
+// checkScrubbed fails when msg shows more of the webhook URL than its
+// scheme and host, or does not name them.
+func checkScrubbed(t *testing.T, msg, where string) {
+	t.Helper()
+	if !strings.Contains(msg, where) {
+		t.Errorf("%q does not name the endpoint %s", msg, where)
+	}
+	basic := base64.StdEncoding.EncodeToString([]byte("bot:" + password))
+	for _, secret := range []string{pathToken, queryToken, password, basic, "/hooks", "token=", pathToken[:6], queryToken[:6]} {
+		if strings.Contains(msg, secret) {
+			t.Errorf("%q shows %q of the URL", msg, secret)
+		}
+	}
+}
+
+func TestSendShowsSchemeAndHostOnly(t *testing.T) {
+	echo := func(status, pad int) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(status)
+			io.WriteString(w, strings.Repeat(" ", pad)+"no route for "+r.URL.RequestURI()+" (user "+r.Header.Get("Authorization")+")")
+		}
+	}
+	tests := []struct {
+		name    string
+		handler http.Handler
+		closed  bool
+		want    string
+	}{
+		{"404 echoing the URL", echo(http.StatusNotFound, 0), false, "status 404: no route for [redacted]"},
+		{"echo straddling the read limit", echo(http.StatusBadGateway, excerptRead-len("no route for /hooks/")-3), false, "status 502"},
+		{"redirect to an echo", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/next" {
+				echo(http.StatusGone, 0)(w, r)
+				return
+			}
+			http.Redirect(w, r, "/next?"+r.URL.RawQuery, http.StatusTemporaryRedirect)
+		}), false, "status 410"},
+		{"network error", http.NotFoundHandler(), true, "connect"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(tc.handler)
+			defer srv.Close()
+			host := strings.TrimPrefix(srv.URL, "http://")
+			for _, raw := range []string{
+				srv.URL + "/hooks/" + pathToken + "?token=" + queryToken,
+				"http://bot:" + password + "@" + host + "/hooks/" + pathToken,
+			} {
+				if tc.closed {
+					srv.Close()
+				}
+				s, err := New(raw, Options{Client: &http.Client{Timeout: 2 * time.Second}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				err = s.Send(context.Background(), msg)
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("err = %v, want %q", err, tc.want)
+				}
+				checkScrubbed(t, err.Error(), "http://"+host)
+			}
+		})
+	}
+}
+
+// TestOutboxKeepsNoURLToken: what the dispatcher logs and stores in the
+// outbox's last_error for a failed webhook delivery names the scheme and
+// host, never the path or query.
+func TestOutboxKeepsNoURLToken(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "unknown hook "+r.URL.RequestURI(), http.StatusNotFound)
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "tickets.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = s.Send(context.Background(), msg)
-	if err == nil {
-		t.Fatal("send to a closed server succeeded")
+	defer store.Close()
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	svc, err := ticketing.New(store, ticketing.Options{Logger: logger, Channels: []string{"webhook"}})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "/hook") {
-		t.Errorf("err = %v: want the endpoint named without its query", err)
+	sig := ticketing.Signal{Fingerprint: "fp-1", Rule: "down", Firing: true, Category: "availability", Priority: "P2",
+		Summary: "core-01 unreachable", Device: ticketing.DeviceContext{Name: "core-01", Customer: "acme"}, At: time.Now()}
+	if _, _, err := svc.Ingest(ctx, sig); err != nil {
+		t.Fatal(err)
 	}
+	s, err := New(srv.URL+"/hooks/"+pathToken+"?token="+queryToken, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := ticketing.NewDispatcher(store, map[string]ticketing.Sender{"webhook": s}, ticketing.DispatcherOptions{Logger: logger})
+	if _, err := d.DeliverDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	due, err := store.DueOutbox(ctx, time.Now().Add(time.Hour), 10)
+	if err != nil || len(due) == 0 {
+		t.Fatalf("outbox after a failed delivery: %d messages, %v", len(due), err)
+	}
+	for _, m := range due {
+		if !strings.Contains(m.LastError, "status 404") {
+			t.Errorf("last_error = %q, want the 404", m.LastError)
+		}
+		checkScrubbed(t, m.LastError, srv.URL)
+	}
+	if !strings.Contains(logs.String(), "delivery failed") {
+		t.Fatalf("no failure logged:\n%s", logs.String())
+	}
+	checkScrubbed(t, logs.String(), srv.URL)
 }
 
 func TestSendHonoursContext(t *testing.T) {
