@@ -75,7 +75,7 @@ func Parse(name string, data []byte) (*Config, error) {
 	}
 	cfg.applyDefaults(r.explicit)
 	cfg.Agent.DataDir = cfg.ResolvePath(cfg.Agent.DataDir)
-	for _, p := range []*string{&cfg.Agent.ProfilesDir, &cfg.Agent.TokensFile, &cfg.ServiceFile} {
+	for _, p := range []*string{&cfg.Agent.ProfilesDir, &cfg.Agent.TokensFile, &cfg.Agent.TLSCert, &cfg.Agent.TLSKey, &cfg.ServiceFile} {
 		if *p != "" {
 			*p = cfg.ResolvePath(*p)
 		}

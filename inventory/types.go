@@ -65,6 +65,11 @@ type Agent struct {
 	// Relative to this file; empty = <data_dir>/tokens.json, generated on
 	// first start when missing.
 	TokensFile string `yaml:"tokens_file,omitempty"`
+	// TLSCert and TLSKey are PEM files of the HTTP server's certificate
+	// (with its chain) and private key, relative to this file: both set
+	// serves HTTPS, neither plain HTTP.
+	TLSCert string `yaml:"tls_cert,omitempty"`
+	TLSKey  string `yaml:"tls_key,omitempty"`
 }
 
 // SNMP versions accepted in Credential.Version.

@@ -1,16 +1,20 @@
 package inventory
 
 import (
+	"errors"
 	"fmt"
-	"github.com/robfig/cron/v3"
+	"io/fs"
 	"net"
 	"net/mail"
 	"net/netip"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/robfig/cron/v3"
 )
 
 // Customer tiers.
@@ -198,6 +202,45 @@ func (c *Config) validatePriority(r *report) {
 	}
 }
 
+// validateTLS checks agent.tls_cert and agent.tls_key: both or neither,
+// each a readable file. Messages name the path as written, never the
+// content.
+func (c *Config) validateTLS(r *report) {
+	a := c.Agent
+	switch {
+	case a.TLSCert != "" && a.TLSKey == "":
+		r.add("agent.tls_key", "must be set when tls_cert is: set both to serve HTTPS, or neither")
+	case a.TLSKey != "" && a.TLSCert == "":
+		r.add("agent.tls_cert", "must be set when tls_key is: set both to serve HTTPS, or neither")
+	}
+	for _, f := range []struct{ field, path string }{{"agent.tls_cert", a.TLSCert}, {"agent.tls_key", a.TLSKey}} {
+		if f.path == "" {
+			continue
+		}
+		if msg := unreadable(c.ResolvePath(f.path)); msg != "" {
+			r.add(f.field, fmt.Sprintf("cannot read %q: %s", f.path, msg))
+		}
+	}
+}
+
+// unreadable says why the file at path cannot be read, "" when it can.
+func unreadable(path string) string {
+	f, err := os.Open(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "no such file"
+	case errors.Is(err, fs.ErrPermission):
+		return "permission denied"
+	case err != nil:
+		return "cannot open the file"
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return "not a regular file"
+	}
+	return ""
+}
+
 func (c *Config) validateAgent(r *report) {
 	a := c.Agent
 	if a.Listen != "" {
@@ -225,6 +268,7 @@ func (c *Config) validateAgent(r *report) {
 			r.add("agent.trap_listen", fmt.Sprintf("invalid address %q: want host:port, e.g. 0.0.0.0:162", a.TrapListen))
 		}
 	}
+	c.validateTLS(r)
 	if a.Retries < 0 || a.Retries > 10 {
 		r.add("agent.retries", "must be between 0 and 10")
 	}
