@@ -94,13 +94,8 @@ func Parse(name string, data []byte) (*Recording, error) {
 		}
 		rec, msg, badValue := parseLine(line)
 		if badValue {
+			// An earlier good line for the same OID, if any, is served.
 			invalid = append(invalid, &ParseError{File: name, Line: lineNo, Msg: msg})
-			// The OID keeps its place, so that a bad last line still
-			// overrides an earlier good one: the file's last word on
-			// it is one nobody can serve.
-			if rec.OID != nil {
-				recs = append(recs, Record{OID: rec.OID, Line: -lineNo})
-			}
 			continue
 		}
 		if msg != "" {
@@ -115,9 +110,6 @@ func Parse(name string, data []byte) (*Recording, error) {
 	for i, r := range recs {
 		if i+1 < len(recs) && recs[i+1].OID.Compare(r.OID) == 0 {
 			continue
-		}
-		if r.Line < 0 {
-			continue // an unreadable last line: served as not recorded
 		}
 		out = append(out, r)
 	}
@@ -154,11 +146,11 @@ func parseLine(line []byte) (rec Record, msg string, badValue bool) {
 	if !knownTag(string(tag)) {
 		// A line with a tag we cannot serve (a double suffix in a real
 		// recording, a variation module) costs that OID, not the file.
-		return Record{OID: oid}, fmt.Sprintf("OID %s: unknown tag %q", oidText, tag), true
+		return Record{}, fmt.Sprintf("OID %s: unknown tag %q", oidText, tag), true
 	}
 	v, msg := parseValue(string(tag), val)
 	if msg != "" {
-		return Record{OID: oid}, fmt.Sprintf("OID %s: %s", oidText, msg), true
+		return Record{}, fmt.Sprintf("OID %s: %s", oidText, msg), true
 	}
 	return Record{OID: oid, Value: v}, "", false
 }
