@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -128,7 +128,7 @@ func newSimulateCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("control API on %s: %w", control, err)
 			}
-			srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+			srv := agent.NewHTTPServer(sim.Handler())
 			go srv.Serve(ln)
 			defer srv.Close()
 			for _, d := range devs {
@@ -152,13 +152,24 @@ func newPollCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
 	var asJSON bool
 	var timeout time.Duration
 	var retries int
+	var keys pollKeyFlags
 	cmd := &cobra.Command{
 		Use:   "poll HOST[:PORT]",
 		Short: "Poll one device once and print what it saw",
+		Long: `Poll one device once and print what it saw.
+
+SNMPv3 keys come from --auth-key-file / --priv-key-file (the file's first
+line), else from the environment (` + envAuthKey + `, ` + envPrivKey + `), else
+from --auth-key / --priv-key, which other users can read in the process
+list.`,
 		Example: `  nocagent poll 127.0.0.1:161 --community public
-  nocagent poll 10.0.0.1 --snmp-version 3 --user noc --auth-protocol SHA --auth-key ... --priv-protocol AES --priv-key ... --json`,
+  nocagent poll 10.0.0.1 --snmp-version 3 --user noc --auth-protocol SHA --auth-key-file /etc/nocagent/noc.auth --priv-protocol AES --priv-key-file /etc/nocagent/noc.priv --json
+  ` + envAuthKey + `=... ` + envPrivKey + `=... nocagent poll 10.0.0.1 --snmp-version 3 --user noc --auth-protocol SHA --priv-protocol AES`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := keys.resolve(&cred, cmd.Flags().Changed, os.Getenv); err != nil {
+				return err
+			}
 			target := args[0]
 			if _, _, err := net.SplitHostPort(target); err != nil {
 				target = net.JoinHostPort(strings.Trim(target, "[]"), "161")
@@ -188,14 +199,74 @@ func newPollCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
 	f.StringVar(&cred.Community, "community", "public", "community (v1, v2c)")
 	f.StringVar(&cred.Username, "user", "", "SNMPv3 user name")
 	f.StringVar(&cred.AuthProtocol, "auth-protocol", "", "SNMPv3 auth protocol: MD5, SHA, SHA224, SHA256, SHA384, SHA512")
-	f.StringVar(&cred.AuthKey, "auth-key", "", "SNMPv3 auth passphrase")
+	f.StringVar(&cred.AuthKey, "auth-key", "", "SNMPv3 auth passphrase (visible in the process list: prefer --auth-key-file or "+envAuthKey+")")
+	f.StringVar(&keys.authFile, "auth-key-file", "", "read the SNMPv3 auth passphrase from this file")
 	f.StringVar(&cred.PrivProtocol, "priv-protocol", "", "SNMPv3 privacy protocol: DES, AES, AES192, AES256")
-	f.StringVar(&cred.PrivKey, "priv-key", "", "SNMPv3 privacy passphrase")
+	f.StringVar(&cred.PrivKey, "priv-key", "", "SNMPv3 privacy passphrase (visible in the process list: prefer --priv-key-file or "+envPrivKey+")")
+	f.StringVar(&keys.privFile, "priv-key-file", "", "read the SNMPv3 privacy passphrase from this file")
 	f.StringVar(&cred.ContextName, "context", "", "SNMPv3 context name")
 	f.DurationVar(&timeout, "timeout", 2*time.Second, "timeout per request")
 	f.IntVar(&retries, "retries", 1, "retries per request")
 	f.BoolVar(&asJSON, "json", false, "print the snapshot as JSON")
 	return cmd
+}
+
+// The environment variables poll reads SNMPv3 keys from.
+const (
+	envAuthKey = "NOCAGENT_AUTH_KEY"
+	envPrivKey = "NOCAGENT_PRIV_KEY"
+)
+
+// pollKeyFlags are poll's other sources of SNMPv3 keys than the flags
+// that hold them.
+type pollKeyFlags struct {
+	authFile, privFile string
+}
+
+// resolve fills cred's keys: from a key file, else from the environment,
+// else the --auth-key/--priv-key flag keeps its value. A key flag and its
+// file together are refused. changed reports whether a flag was given.
+// Errors name the flag, file or variable, never a key.
+func (k pollKeyFlags) resolve(cred *inventory.Credential, changed func(string) bool, getenv func(string) string) error {
+	for _, src := range []struct {
+		key        *string
+		flag, file string
+		env        string
+	}{
+		{&cred.AuthKey, "auth-key", k.authFile, envAuthKey},
+		{&cred.PrivKey, "priv-key", k.privFile, envPrivKey},
+	} {
+		switch {
+		case src.file != "" && changed(src.flag):
+			return fmt.Errorf("give --%s or --%s-file, not both", src.flag, src.flag)
+		case src.file != "":
+			key, err := readKeyFile(src.file)
+			if err != nil {
+				return fmt.Errorf("--%s-file: %w", src.flag, err)
+			}
+			*src.key = key
+		case changed(src.flag):
+			// The flag's value stands.
+		case getenv(src.env) != "":
+			*src.key = getenv(src.env)
+		}
+	}
+	return nil
+}
+
+// readKeyFile returns the first line of a key file, without its line
+// break. An empty key is an error naming the file.
+func readKeyFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read key: %w", err)
+	}
+	key, _, _ := strings.Cut(string(b), "\n")
+	key = strings.TrimSuffix(key, "\r")
+	if key == "" {
+		return "", fmt.Errorf("key file %s: the first line is empty", path)
+	}
+	return key, nil
 }
 
 func securityLevel(c inventory.Credential) string {
