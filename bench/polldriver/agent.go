@@ -243,7 +243,8 @@ var ifColumns = [][3]string{
 	{"ifHighSpeed", "1.3.6.1.2.1.31.1.1.1.15", "gauge"},
 }
 
-func drain(ctx context.Context, c *http.Client, u string) error {
+// get fetches u and hands the body of a 200 answer to read.
+func get(ctx context.Context, c *http.Client, u string, read func(io.Reader) error) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err
@@ -253,50 +254,41 @@ func drain(ctx context.Context, c *http.Client, u string) error {
 		return err
 	}
 	defer resp.Body.Close()
-	_, err = io.Copy(io.Discard, resp.Body)
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("HTTP %d", resp.StatusCode)
+		return fmt.Errorf("GET %s: HTTP %d", u, resp.StatusCode)
 	}
-	return err
+	return read(resp.Body)
 }
 
-func pollsTotal(ctx context.Context, c *http.Client, listen string) (float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+listen+"/metrics", nil)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	total := 0.0
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "nocagent_polls_total{") {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
-		if err == nil {
-			total += v
-		}
-	}
-	return total, sc.Err()
+func drain(ctx context.Context, c *http.Client, u string) error {
+	return get(ctx, c, u, func(r io.Reader) error {
+		_, err := io.Copy(io.Discard, r)
+		return err
+	})
 }
 
 func getJSON(ctx context.Context, c *http.Client, u string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	return json.NewDecoder(resp.Body).Decode(v)
+	return get(ctx, c, u, func(r io.Reader) error { return json.NewDecoder(r).Decode(v) })
+}
+
+// pollsTotal sums nocagent_polls_total over its results.
+func pollsTotal(ctx context.Context, c *http.Client, listen string) (float64, error) {
+	total := 0.0
+	err := get(ctx, c, "http://"+listen+"/metrics", func(r io.Reader) error {
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			if !strings.HasPrefix(line, "nocagent_polls_total{") {
+				continue
+			}
+			if v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64); err == nil {
+				total += v
+			}
+		}
+		return sc.Err()
+	})
+	return total, err
 }
 
 func freeTCP() string {
