@@ -191,6 +191,9 @@ func collectWith(ctx context.Context, w walker, snap *Snapshot, set *ProfileSet,
 	if set == nil {
 		set = BuiltinProfiles()
 	}
+	if snap.Sources == nil {
+		snap.Sources = map[string]string{}
+	}
 	pdus, err := w.Get(ctx, systemOIDs)
 	if err != nil {
 		snap.Errors = append(snap.Errors, "system: "+err.Error())
