@@ -341,6 +341,7 @@ func FuzzLoadProfile(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte(testProfileYAML))
+	f.Add([]byte(identityProfileYAML))
 	f.Add([]byte("cpu:\n  - oid: 1.2\n    table: true\n    index_match: '('\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := ParseProfile("fuzz.yaml", data)
