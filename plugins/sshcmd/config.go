@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/nocagent/nocagent/plugins"
 )
@@ -374,14 +376,35 @@ func camel(s string) string {
 	return b.String()
 }
 
-// checkParam validates one value. The error names the param and says
-// why, but quotes the value only when it is free of control characters.
+// unsafeRune reports a character refused in every parameter, whatever its
+// pattern says, decided by Unicode category rather than a list: in ASCII,
+// controls and the forbidden metacharacters; beyond ASCII, anything but a
+// letter, a mark or a digit. That refuses line and paragraph separators
+// (U+2028, U+2029), NEL (U+0085) and other controls, format characters
+// (zero-width, bidi overrides), separators other than the ASCII space,
+// and the full-width or look-alike forms of metacharacters (U+FF1B '；',
+// U+FF5C '｜', U+037E ';'), which a device CLI or terminal may fold to
+// their ASCII meaning. Invalid UTF-8 decodes to U+FFFD, a symbol: refused.
+func unsafeRune(r rune) bool {
+	if r <= unicode.MaxASCII {
+		return r < 0x20 || r == 0x7f || strings.ContainsRune(forbidden, r)
+	}
+	return !unicode.In(r, unicode.L, unicode.M, unicode.N)
+}
+
+// check validates one value. The error names the param and says why; the
+// value is quoted with every non-printable character escaped.
 func (p *param) check(v string) error {
 	switch {
 	case len(v) > p.maxLen:
 		return fmt.Errorf("param %s: %d characters, at most %d allowed", p.name, len(v), p.maxLen)
-	case strings.ContainsAny(v, forbidden) || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-		return fmt.Errorf("param %s: %q contains a forbidden character (one of %q or a control character)", p.name, v, forbidden)
+	case !utf8.ValidString(v):
+		return fmt.Errorf("param %s: %+q is not valid UTF-8", p.name, v)
+	case strings.ContainsFunc(v, unsafeRune):
+		i := strings.IndexFunc(v, unsafeRune)
+		r, _ := utf8.DecodeRuneInString(v[i:])
+		return fmt.Errorf("param %s: %+q contains a forbidden character %+q (U+%04X) at byte %d: refused are %q, control and "+
+			"format characters, separators other than the space, and non-ASCII punctuation and symbols", p.name, v, r, r, i, forbidden)
 	}
 	for _, re := range p.patterns {
 		if !re.MatchString(v) {
