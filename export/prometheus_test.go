@@ -30,6 +30,7 @@ func testSnapshot() *collector.Snapshot {
 		CPU:     []collector.CPU{{Name: "cpu1", Percent: 42}},
 		Memory:  []collector.Memory{{Name: "RAM", UsedBytes: 512, TotalBytes: 1024, Percent: 50}},
 		Sensors: []collector.Sensor{{Class: "temperature", Name: "Inlet", Value: 38, Unit: "celsius", Status: "ok"}, {Class: "fan", Name: "Fan 1", Status: "failed"}},
+		Modules: []collector.ModuleStatus{{Module: "cpu", Status: collector.ModuleOK}, {Module: "memory", Status: collector.ModuleUnsupported, Reason: "no source"}},
 	}
 }
 
@@ -64,9 +65,14 @@ nocagent_sensor_ok{class="temperature",customer="acme",device="sw1",role="access
 # TYPE nocagent_device_info gauge
 nocagent_device_info{customer="acme",device="down1",model="",os="",role="core",serial="",site="hq",vendor=""} 1
 nocagent_device_info{customer="acme",device="sw1",model="WS-C2960X-48FPS-L",os="ios",role="access",serial="FCW1929B68S",site="hq",vendor="cisco"} 1
+# HELP nocagent_device_module_status 1 for each module's status in the device's last poll: ok, empty, unsupported (no source for it on this device: rules on it cannot fire) or error.
+# TYPE nocagent_device_module_status gauge
+nocagent_device_module_status{customer="acme",device="sw1",module="cpu",role="access",site="hq",status="ok"} 1
+nocagent_device_module_status{customer="acme",device="sw1",module="memory",role="access",site="hq",status="unsupported"} 1
 `
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want),
-		"nocagent_device_up", "nocagent_interface_oper_up", "nocagent_interface_in_octets_total", "nocagent_sensor_ok", "nocagent_device_info"); err != nil {
+		"nocagent_device_up", "nocagent_interface_oper_up", "nocagent_interface_in_octets_total", "nocagent_sensor_ok", "nocagent_device_info",
+		"nocagent_device_module_status"); err != nil {
 		t.Fatal(err)
 	}
 	// An unreachable device exports no stale values.
