@@ -304,6 +304,10 @@ func agentHealth() Dashboard {
 			qs(series(`sum(nocagent_device_poll_pdus`+i+`)`, "requests")), minZero),
 		ts("Poll errors", "Errors reported by the last poll of every device, summed.", unitShort, 6, 8,
 			qs(series(`sum(nocagent_device_poll_errors`+i+`)`, "errors")), minZero, thresholds("green", 1, "red")),
+		bar("Blind devices by module", "Devices whose last poll had no source for a module (unsupported: no CPU or memory MIB "+
+			"the agent can read) or failed it (error): rules on that module cannot fire for them.", unitShort, 24, 8,
+			qs(now(`count by (module, status) (nocagent_device_module_status{`+selInstance+`,status=~"unsupported|error"})`, "{{module}} {{status}}")),
+			minZero, noValue("0"), thresholds("green", 1, "yellow")),
 
 		ts("Goroutines", "Go runtime: goroutines of the agent.", unitShort, 6, 8,
 			qs(series(`go_goroutines`+i, "{{instance}}")), minZero),
