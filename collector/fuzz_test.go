@@ -2,14 +2,14 @@ package collector
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gosnmp/gosnmp"
-
-	"github.com/nocagent/nocagent/inventory"
 )
 
 // fuzzTables are the table entries and groups the decoders read.
@@ -95,25 +95,59 @@ func FuzzDecoders(f *testing.F) {
 	})
 }
 
+// captureTrap returns the datagram g sends for trap, caught on a local
+// socket instead of a receiver.
+func captureTrap(f *testing.F, g *gosnmp.GoSNMP, trap gosnmp.SnmpTrap) []byte {
+	f.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer pc.Close()
+	g.Target, g.Port = "127.0.0.1", uint16(pc.LocalAddr().(*net.UDPAddr).Port)
+	g.Timeout, g.Retries, g.Logger = time.Second, 0, gosnmp.Logger{}
+	if err := g.Connect(); err != nil {
+		f.Fatal(err)
+	}
+	defer g.Conn.Close()
+	if _, err := g.SendTrap(trap); err != nil {
+		f.Fatalf("SendTrap: %v", err)
+	}
+	buf := make([]byte, 65535)
+	_ = pc.SetReadDeadline(time.Now().Add(2 * time.Second))
+	n, _, err := pc.ReadFrom(buf)
+	if err != nil {
+		f.Fatalf("capture trap: %v", err)
+	}
+	return buf[:n]
+}
+
 // FuzzTrapPacket: the trap port accepts any datagram from anyone; the
-// receiver must count garbage, never fall over.
+// receiver must count garbage, never fall over. It calls process, not
+// handle: handle recovers from a panic (the receiver must survive one in
+// production), which would hide a decoder panic from the fuzzer.
 func FuzzTrapPacket(f *testing.F) {
-	cfg := &inventory.Config{Credentials: []inventory.Credential{{Name: "c", Version: "2c", Community: "public"}},
-		Devices: []inventory.Device{{Name: "d", Address: "127.0.0.1:161", Credential: "c"}}}
-	r, err := ListenTraps(context.Background(), "127.0.0.1:0", cfg, TrapOptions{})
+	r, err := ListenTraps(context.Background(), "127.0.0.1:0", trapInventory("127.0.0.1:161"), TrapOptions{})
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { r.Close() })
-	good := gosnmp.SnmpPacket{Version: gosnmp.Version2c, Community: "public", PDUType: gosnmp.SNMPv2Trap,
+	good := gosnmp.SnmpPacket{Version: gosnmp.Version2c, Community: trapCommunity, PDUType: gosnmp.SNMPv2Trap,
 		Variables: []gosnmp.SnmpPDU{{Name: ".1.3.6.1.2.1.1.3.0", Type: gosnmp.TimeTicks, Value: uint32(5)},
 			{Name: ".1.3.6.1.6.3.1.1.4.1.0", Type: gosnmp.ObjectIdentifier, Value: ".1.3.6.1.6.3.1.1.5.3"}}}
 	if b, err := good.MarshalMsg(); err == nil {
 		f.Add(b)
 	}
+	linkDown := gosnmp.SnmpTrap{Variables: []gosnmp.SnmpPDU{trapOID(".1.3.6.1.6.3.1.1.5.3"),
+		{Name: ".1.3.6.1.2.1.2.2.1.1.3", Type: gosnmp.Integer, Value: 3}}}
+	f.Add(captureTrap(f, v3Sender(trapAuthKey, "\x80\x00\x1f\x88\x04sender-1"), linkDown))
+	f.Add(captureTrap(f, v3Sender("wrong-auth-key", "\x80\x00\x1f\x88\x04sender-1"), linkDown))
+	f.Add(captureTrap(f, v1Sender(trapV1Comm), gosnmp.SnmpTrap{Enterprise: ".1.3.6.1.4.1.9", AgentAddress: "127.0.0.1",
+		GenericTrap: 2, Variables: linkDown.Variables[1:]}))
 	f.Add([]byte{0x30, 0x03, 0x02, 0x01, 0x01})
+	f.Add([]byte{})
 	from := netip.MustParseAddrPort("127.0.0.1:40000")
 	f.Fuzz(func(t *testing.T, msg []byte) {
-		r.handle(msg, from)
+		r.process(msg, from)
 	})
 }

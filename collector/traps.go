@@ -237,7 +237,9 @@ func (r *TrapReceiver) Serve(ctx context.Context) error {
 	}
 }
 
-// handle decodes one datagram; nothing in it may panic the receiver.
+// handle decodes one datagram; nothing in it may panic the receiver: a
+// panic in the decoder is counted as malformed. The fuzz test calls
+// process, which does not recover, so it sees such a panic.
 func (r *TrapReceiver) handle(msg []byte, from netip.AddrPort) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -245,6 +247,26 @@ func (r *TrapReceiver) handle(msg []byte, from netip.AddrPort) {
 			r.log.Debug("trap: datagram crashed the decoder", "source", from.Addr().String(), "panic", fmt.Sprint(p))
 		}
 	}()
+	r.process(msg, from)
+}
+
+// unmarshalV3Trap is gosnmp's UnmarshalTrap with one known panic turned
+// into an error: gosnmp v1.47.0's getTrapIdentifier dereferences the
+// packet's security parameters, nil when the message ends, or names a
+// security model other than USM, before them (found by FuzzTrapPacket).
+// Only this library call is guarded; a panic in our own decoding still
+// reaches the fuzzer through process.
+func unmarshalV3Trap(g *gosnmp.GoSNMP, msg []byte) (pkt *gosnmp.SnmpPacket, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			pkt, err = nil, fmt.Errorf("gosnmp could not decode the SNMPv3 header (it panicked: %v)", p)
+		}
+	}()
+	return g.UnmarshalTrap(msg, true)
+}
+
+// process decodes one datagram and passes on the trap it holds.
+func (r *TrapReceiver) process(msg []byte, from netip.AddrPort) {
 	ix := r.idx.Load()
 	version := peekSNMPVersion(msg)
 	var (
@@ -270,7 +292,7 @@ func (r *TrapReceiver) handle(msg []byte, from netip.AddrPort) {
 			return
 		}
 		// UnmarshalTrap decrypts in place; keep msg intact for the log.
-		pkt, err = ix.v3.UnmarshalTrap(append([]byte(nil), msg...), true)
+		pkt, err = unmarshalV3Trap(ix.v3, append([]byte(nil), msg...))
 		if err != nil {
 			r.count(&r.rejected)
 			r.log.Debug("trap: SNMPv3 trap rejected: unknown user or bad keys", "source", from.Addr().String(), "err", err)
