@@ -110,7 +110,8 @@ func (s *Service) checkConfirmToken(token string, now time.Time) (confirmClaim, 
 	if len(parts) != 3 && len(parts) != 4 {
 		return confirmClaim{}, errBadLink
 	}
-	enc := base64.RawURLEncoding
+	// Strict: one token has one spelling.
+	enc := base64.RawURLEncoding.Strict()
 	id, err := enc.DecodeString(parts[0])
 	if err != nil || len(id) == 0 {
 		return confirmClaim{}, errBadLink
@@ -120,7 +121,7 @@ func (s *Service) checkConfirmToken(token string, now time.Time) (confirmClaim, 
 		return confirmClaim{}, errBadLink
 	}
 	exp, err := strconv.ParseInt(parts[len(parts)-2], 10, 64)
-	if err != nil {
+	if err != nil || strconv.FormatInt(exp, 10) != parts[len(parts)-2] {
 		return confirmClaim{}, errBadLink
 	}
 	// The MAC is checked before the expiry, so a forged expiry is "not

@@ -306,10 +306,20 @@ func decode(r *http.Request, v any) error {
 		}
 		return ticketing.Errorf(ticketing.EINVALID, "invalid JSON body: %v", err)
 	}
-	if dec.More() {
-		return ticketing.Errorf(ticketing.EINVALID, "invalid JSON body: more than one value")
+	// Only white space may follow the value. dec.More is not enough: it
+	// says false for a stray ']' or '}' ("{}]" was accepted).
+	if rest := bytes.TrimSpace(body[dec.InputOffset():]); len(rest) > 0 {
+		return ticketing.Errorf(ticketing.EINVALID, "invalid JSON body: unexpected %q after the value", clipRest(rest))
 	}
 	return nil
+}
+
+// clipRest is the start of what follows a body's value, for an error.
+func clipRest(b []byte) string {
+	if len(b) > 16 {
+		return string(b[:16]) + "..."
+	}
+	return string(b)
 }
 
 // badTimeField names the top-level field of body holding a string that is
