@@ -5,6 +5,7 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -78,6 +79,9 @@ type Agent struct {
 	traps         *collector.TrapReceiver // nil when not configured
 	tokens        *httpapi.Tokens
 	tokensFile    string
+	kpi           *kpiMetrics
+	// limits bound the HTTP server: timeouts, body size, request rates.
+	limits httpLimits
 
 	mu     sync.RWMutex
 	latest map[string]*collector.Snapshot
@@ -103,7 +107,8 @@ func New(ctx context.Context, cfg *inventory.Config, opts Options) (_ *Agent, er
 	a := &Agent{cfg: cfg, log: opts.Logger, now: opts.Now, opts: opts,
 		latest: map[string]*collector.Snapshot{}, good: map[string]*collector.Snapshot{},
 		nbrSig: map[string]string{}, flaps: map[string]bool{}, reconciled: map[string]int{},
-		rem: remediations{byID: map[string]*remediation.Remediation{}}}
+		rem: remediations{byID: map[string]*remediation.Remediation{}}, limits: defaultHTTPLimits}
+	a.kpi = &kpiMetrics{a: a}
 
 	a.graph = a.buildTopology()
 
@@ -211,13 +216,25 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.cfg.Agent.Listen, err)
 	}
+	// The key pair is loaded before anything starts, not by ServeTLS, so
+	// a bad pair stops the start with a clear error.
+	var tlsConfig *tls.Config
+	tlsOn := a.cfg.Agent.TLSCert != ""
+	if tlsOn {
+		cert, err := tls.LoadX509KeyPair(a.cfg.Agent.TLSCert, a.cfg.Agent.TLSKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("agent.tls_cert/tls_key: %w", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	a.mu.Lock()
 	a.ln = ln
 	a.mu.Unlock()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		export.NewCollector(a), a.metrics, &ticketMetrics{a: a}, &trapMetrics{a: a}, &kpiMetrics{a: a}, &pollTopologyMetrics{a: a})
+		export.NewCollector(a), a.metrics, &ticketMetrics{a: a}, &trapMetrics{a: a}, a.kpi, &pollTopologyMetrics{a: a})
 	if a.influx != nil {
 		reg.MustRegister(a.influx)
 		if err := a.influx.Check(ctx); err != nil {
@@ -240,7 +257,11 @@ func (a *Agent) Run(ctx context.Context) error {
 		return fmt.Errorf("trap receiver: %w", err)
 	}
 	api := httpapi.New(a.tickets, httpapi.Options{Tokens: a.tokens, Logger: a.log, DeviceCount: a.deviceCount})
-	srv := &http.Server{Handler: a.handler(reg, api), ReadHeaderTimeout: 10 * time.Second}
+	srv := a.limits.server(a.handler(reg, api), a.tokens)
+	srv.TLSConfig = tlsConfig
+	// TLS handshake failures and the like: scanners make many, so they
+	// are debug lines, never on stderr.
+	srv.ErrorLog = slog.NewLogLogger(a.log.Handler(), slog.LevelDebug)
 
 	// A stage that fails stops the others; the parent context ending (Ctrl-C,
 	// --duration) is a normal stop.
@@ -249,11 +270,16 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer cancel(nil)
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		serve := func() error { return srv.Serve(ln) }
+		if tlsOn {
+			serve = func() error { return srv.ServeTLS(ln, "", "") }
+		}
+		if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			cancel(fmt.Errorf("http server: %w", err))
 		}
 	})
 	wg.Go(func() { a.dispatcher.Run(ctx) })
+	wg.Go(func() { a.kpi.run(ctx, kpiRefresh) })
 	wg.Go(func() { a.tickLoop(ctx) })
 	wg.Go(func() { a.flushLoop(ctx) })
 	if a.influx != nil {
@@ -268,7 +294,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			cancel(fmt.Errorf("poll scheduler: %w", err))
 		}
 	})
-	a.log.Info("agent started", "listen", ln.Addr().String(), "devices", len(a.cfg.Devices))
+	a.log.Info("agent started", "listen", ln.Addr().String(), "tls", tlsOn, "devices", len(a.cfg.Devices))
 	<-ctx.Done()
 
 	shutdown, done := context.WithTimeout(context.Background(), 5*time.Second)

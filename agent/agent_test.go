@@ -63,8 +63,10 @@ type harness struct {
 	agent  *Agent
 	token  string            // admin bearer token
 	tokens map[string]string // every role's token
-	cancel context.CancelFunc
-	done   chan error
+	// configure, if set, adjusts the agent between New and Run.
+	configure func(*Agent)
+	cancel    context.CancelFunc
+	done      chan error
 }
 
 const testInterval = 500 * time.Millisecond
@@ -97,6 +99,9 @@ func (h *harness) start() {
 		h.t.Fatal(err)
 	}
 	h.agent = a
+	if h.configure != nil {
+		h.configure(a)
+	}
 	h.cancel, h.done = cancel, make(chan error, 1)
 	go func() { h.done <- a.Run(ctx) }()
 	h.addr = ""

@@ -133,7 +133,7 @@ func Demo(ctx context.Context, o DemoOptions) error {
 	if err != nil {
 		return fmt.Errorf("simulator control API on %s: %w", o.Control, err)
 	}
-	ctl := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	ctl := NewHTTPServer(sim.Handler())
 	go ctl.Serve(ctlLn)
 	defer ctl.Close()
 
@@ -142,7 +142,7 @@ func Demo(ctx context.Context, o DemoOptions) error {
 	if err != nil {
 		return fmt.Errorf("demo webhook receiver: %w", err)
 	}
-	hook := &http.Server{Handler: http.HandlerFunc(p.notice), ReadHeaderTimeout: 10 * time.Second}
+	hook := NewHTTPServer(http.HandlerFunc(p.notice))
 	go hook.Serve(hookLn)
 	defer hook.Close()
 

@@ -9,6 +9,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/nocagent/nocagent/ticketing"
+	"github.com/nocagent/nocagent/topology"
 )
 
 // deviceView is one device in GET /api/v1/devices: inventory attributes and
@@ -16,7 +19,7 @@ import (
 type deviceView struct {
 	Name       string    `json:"name"`
 	Address    string    `json:"address"`
-	Credential string    `json:"credential"`
+	Credential string    `json:"credential,omitempty"` // not shown to customers
 	Customer   string    `json:"customer"`
 	Site       string    `json:"site"`
 	Role       string    `json:"role"`
@@ -42,11 +45,21 @@ func (a *Agent) handler(reg *prometheus.Registry, tickets http.Handler) http.Han
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelError)}))
 	mux.HandleFunc("GET /api/v1/devices", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, a.deviceViews())
+		who, ok := a.reader(w, r)
+		if !ok {
+			return
+		}
+		writeJSON(w, http.StatusOK, a.deviceViews(who))
 	})
 	mux.HandleFunc("GET /api/v1/devices/{name}", func(w http.ResponseWriter, r *http.Request) {
+		who, ok := a.reader(w, r)
+		if !ok {
+			return
+		}
 		name := r.PathValue("name")
-		for _, v := range a.deviceViews() {
+		// Another customer's device is "not found", as its tickets are:
+		// a customer cannot tell it from a device that does not exist.
+		for _, v := range a.deviceViews(who) {
 			if v.Name == name {
 				writeJSON(w, http.StatusOK, v)
 				return
@@ -55,10 +68,18 @@ func (a *Agent) handler(reg *prometheus.Registry, tickets http.Handler) http.Han
 		writeError(w, http.StatusNotFound, "not_found", "device "+quote(name)+" not found")
 	})
 	mux.HandleFunc("GET /api/v1/topology", func(w http.ResponseWriter, r *http.Request) {
+		who, ok := a.reader(w, r)
+		if !ok {
+			return
+		}
 		a.mu.RLock()
 		g := a.graph
 		a.mu.RUnlock()
-		writeJSON(w, http.StatusOK, g.View())
+		v := g.View()
+		if who.Role == ticketing.RoleCustomer {
+			v = a.customerTopology(v, who.Customer)
+		}
+		writeJSON(w, http.StatusOK, v)
 	})
 	a.maintenanceRoutes(mux)
 	a.pluginRoutes(mux)
@@ -80,15 +101,51 @@ func (a *Agent) handler(reg *prometheus.Registry, tickets http.Handler) http.Han
 	return mux
 }
 
-func (a *Agent) deviceViews() []deviceView {
+// reader authenticates a request with any role's token.
+func (a *Agent) reader(w http.ResponseWriter, r *http.Request) (ticketing.Actor, bool) {
+	who, ok := a.tokens.Authenticate(r)
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="nocagent"`)
+		writeError(w, http.StatusUnauthorized, "unauthorized", "a valid bearer token is required")
+	}
+	return who, ok
+}
+
+// visible reports whether who may see the device: staff see every device,
+// a customer its own.
+func visible(who ticketing.Actor, customer string) bool {
+	return who.Role != ticketing.RoleCustomer || customer == who.Customer
+}
+
+// deviceViews are the devices who may see. A customer sees no credential
+// name and, among upstreams and downstreams, only its own devices.
+func (a *Agent) deviceViews(who ticketing.Actor) []deviceView {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	out := make([]deviceView, 0, len(a.cfg.Devices))
+	own := func(names []string) []string {
+		if who.Role != ticketing.RoleCustomer {
+			return nonNil(names)
+		}
+		kept := []string{}
+		for _, n := range names {
+			if d, ok := a.cfg.Device(n); ok && visible(who, d.Customer) {
+				kept = append(kept, n)
+			}
+		}
+		return kept
+	}
 	for _, d := range a.cfg.Devices {
+		if !visible(who, d.Customer) {
+			continue
+		}
 		v := deviceView{
 			Name: d.Name, Address: d.Address, Credential: d.Credential, Customer: d.Customer,
-			Site: d.Site, Role: d.Role, Upstream: nonNil(a.graph.Upstream(d.Name)), Tags: nonNil(d.Tags),
-			Downstream: nonNil(a.graph.Downstream(d.Name)), Errors: []string{},
+			Site: d.Site, Role: d.Role, Upstream: own(a.graph.Upstream(d.Name)), Tags: nonNil(d.Tags),
+			Downstream: own(a.graph.Downstream(d.Name)), Errors: []string{},
+		}
+		if who.Role == ticketing.RoleCustomer {
+			v.Credential = ""
 		}
 		if s := a.latest[d.Name]; s != nil {
 			v.Polled, v.Reachable, v.LastPoll = true, s.Reachable, s.Time
@@ -100,6 +157,36 @@ func (a *Agent) deviceViews() []deviceView {
 		out = append(out, v)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// customerTopology restricts v to the customer's devices: their upstreams
+// among them, and their neighbours except those matched to another
+// customer's device (unmatched neighbours are what the customer's own
+// devices announce).
+func (a *Agent) customerTopology(v topology.View, customer string) topology.View {
+	mine := func(name string) bool {
+		d, ok := a.cfg.Device(name)
+		return ok && d.Customer == customer
+	}
+	out := topology.View{Devices: []topology.DeviceView{}}
+	for _, d := range v.Devices {
+		if !mine(d.Name) {
+			continue
+		}
+		dv := topology.DeviceView{Name: d.Name, Upstream: []string{}, Neighbors: []topology.NeighborView{}}
+		for _, u := range d.Upstream {
+			if mine(u) {
+				dv.Upstream = append(dv.Upstream, u)
+			}
+		}
+		for _, n := range d.Neighbors {
+			if n.Device == "" || mine(n.Device) {
+				dv.Neighbors = append(dv.Neighbors, n)
+			}
+		}
+		out.Devices = append(out.Devices, dv)
+	}
 	return out
 }
 

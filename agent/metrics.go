@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -217,23 +218,66 @@ func (a *Agent) ExportDevices() []export.Device {
 // contract reports use calendar months instead.
 const kpiWindow = 30 * 24 * time.Hour
 
+// kpiRefresh is how often the KPI gauges are computed. A scrape serves the
+// last computed values: computing them costs seconds at 10,000 tickets,
+// and a scrape that did it could be repeated by anyone who reaches
+// /metrics, which needs no token.
+const kpiRefresh = time.Minute
+
 // kpiMetrics exports the service KPIs of every customer over the last 30
-// days. Its metric names and labels come from ticketing's KPI report, so
-// it is an unchecked collector (Describe sends nothing).
-type kpiMetrics struct{ a *Agent }
+// days, as computed by the last refresh. Its metric names and labels come
+// from ticketing's KPI report, so it is an unchecked collector (Describe
+// sends nothing).
+type kpiMetrics struct {
+	a *Agent
+
+	mu      sync.Mutex
+	metrics []prometheus.Metric
+	at      time.Time // of the last refresh; zero before the first
+}
 
 func (k *kpiMetrics) Describe(chan<- *prometheus.Desc) {}
 
+// Collect sends the cached gauges; it never queries the store.
 func (k *kpiMetrics) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	k.mu.Lock()
+	ms := k.metrics
+	k.mu.Unlock()
+	for _, m := range ms {
+		ch <- m
+	}
+}
+
+// run refreshes the gauges now and every interval until ctx ends.
+func (k *kpiMetrics) run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		k.refresh(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// refresh computes every customer's KPIs and replaces the cached gauges.
+// A customer whose KPIs fail keeps its previous gauges out of the cache
+// (a gap in the series, not a stale value) and is logged.
+func (k *kpiMetrics) refresh(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	now := k.a.now()
 	system := ticketing.Actor{Name: "metrics", Role: ticketing.RoleAdmin}
+	var out []prometheus.Metric
 	for _, c := range k.a.cfg.Customers {
 		rep, err := k.a.tickets.KPIs(ctx, system, ticketing.KPIFilter{Customer: c.ID, From: now.Add(-kpiWindow), To: now,
 			Devices: k.a.deviceCount(c.ID, "")})
 		if err != nil {
-			k.a.log.Warn("KPIs for metrics", "customer", c.ID, "err", err)
+			if ctx.Err() == nil {
+				k.a.log.Warn("KPIs for metrics", "customer", c.ID, "err", err)
+			}
 			continue
 		}
 		for _, s := range rep.Samples() {
@@ -249,8 +293,14 @@ func (k *kpiMetrics) Collect(ch chan<- prometheus.Metric) {
 			d := prometheus.NewDesc(s.Name, s.Help+" Last 30 days.", names, nil)
 			m, err := prometheus.NewConstMetric(d, prometheus.GaugeValue, s.Value, values...)
 			if err == nil {
-				ch <- m
+				out = append(out, m)
 			}
 		}
 	}
+	if ctx.Err() != nil {
+		return // stopping or too slow: keep what was there
+	}
+	k.mu.Lock()
+	k.metrics, k.at = out, time.Now()
+	k.mu.Unlock()
 }
