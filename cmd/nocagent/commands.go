@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -129,7 +128,7 @@ func newSimulateCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("control API on %s: %w", control, err)
 			}
-			srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+			srv := agent.NewHTTPServer(sim.Handler())
 			go srv.Serve(ln)
 			defer srv.Close()
 			for _, d := range devs {
