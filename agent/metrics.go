@@ -224,6 +224,12 @@ const kpiWindow = 30 * 24 * time.Hour
 // /metrics, which needs no token.
 const kpiRefresh = time.Minute
 
+// kpiFresh: a scrape that finds the gauges older than this starts one
+// refresh in the background (and still answers at once with the cached
+// ones), so a worked ticket shows within a scrape or two while scrapes,
+// however many, cost at most one computation per kpiFresh.
+const kpiFresh = 5 * time.Second
+
 // kpiMetrics exports the service KPIs of every customer over the last 30
 // days, as computed by the last refresh. Its metric names and labels come
 // from ticketing's KPI report, so it is an unchecked collector (Describe
@@ -231,17 +237,23 @@ const kpiRefresh = time.Minute
 type kpiMetrics struct {
 	a *Agent
 
-	mu      sync.Mutex
-	metrics []prometheus.Metric
-	at      time.Time // of the last refresh; zero before the first
+	mu         sync.Mutex
+	metrics    []prometheus.Metric
+	at         time.Time       // of the last refresh; zero before the first
+	ctx        context.Context // run's, for refreshes a scrape starts
+	refreshing bool
 }
 
 func (k *kpiMetrics) Describe(chan<- *prometheus.Desc) {}
 
-// Collect sends the cached gauges; it never queries the store.
+// Collect sends the cached gauges; it never waits for the store.
 func (k *kpiMetrics) Collect(ch chan<- prometheus.Metric) {
 	k.mu.Lock()
 	ms := k.metrics
+	if k.ctx != nil && !k.refreshing && time.Since(k.at) > kpiFresh {
+		k.refreshing = true
+		go k.refresh(k.ctx)
+	}
 	k.mu.Unlock()
 	for _, m := range ms {
 		ch <- m
@@ -253,6 +265,9 @@ func (k *kpiMetrics) run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
+		k.mu.Lock()
+		k.ctx, k.refreshing = ctx, true
+		k.mu.Unlock()
 		k.refresh(ctx)
 		select {
 		case <-ctx.Done():
@@ -297,10 +312,11 @@ func (k *kpiMetrics) refresh(ctx context.Context) {
 			}
 		}
 	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.refreshing = false
 	if ctx.Err() != nil {
 		return // stopping or too slow: keep what was there
 	}
-	k.mu.Lock()
 	k.metrics, k.at = out, time.Now()
-	k.mu.Unlock()
 }

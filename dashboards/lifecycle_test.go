@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
@@ -168,15 +169,24 @@ func (d *demo) request(t *testing.T, role, method, path string, in any, want int
 // breached now.
 func (d *demo) checkWorkedKPIs(t *testing.T) {
 	t.Helper()
-	resp, err := httpClient.Get("http://" + d.addr + "/metrics")
-	if err != nil {
-		t.Fatalf("scrape agent: %v", err)
-	}
-	defer resp.Body.Close()
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("parse agent /metrics: %v", err)
+	// The KPI gauges are cached: a scrape serves the last computation and
+	// starts the next one when it is a few seconds old. Scrape until the
+	// worked tickets show, or the deadline, then judge the last scrape.
+	var fams map[string]*dto.MetricFamily
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Second) {
+		resp, err := httpClient.Get("http://" + d.addr + "/metrics")
+		if err != nil {
+			t.Fatalf("scrape agent: %v", err)
+		}
+		p := expfmt.NewTextParser(model.UTF8Validation)
+		fams, err = p.TextToMetricFamilies(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("parse agent /metrics: %v", err)
+		}
+		if len(fams["nocagent_service_satisfaction_ratio"].GetMetric()) > 0 || time.Now().After(deadline) {
+			break
+		}
 	}
 	// value sums the gauges of name whose labels include want.
 	value := func(name string, want map[string]string) (float64, bool) {
