@@ -193,9 +193,8 @@ type Check struct {
 	Got    string `json:"got,omitempty"`
 }
 
-// Compare scores snap against d, one Check per field of Fields. aliases
-// maps a normalised LibreNMS hardware string to normalised model names
-// also accepted for it (see Aliases).
+// Compare scores snap against d, one Check per field of Fields; the model
+// check also accepts the names in Aliases.
 func Compare(snap *collector.Snapshot, d *Dump) []Check {
 	dev := d.Device()
 	out := make([]Check, 0, len(Fields))
@@ -378,25 +377,18 @@ func SameMemory(o collector.Memory, m Mempool) bool {
 	return totalOK && usedOK
 }
 
+// normHost compares host names without their domain, on which LibreNMS
+// and the device disagree; IPv4 addresses keep all their parts.
 func normHost(s string) string {
 	s = strings.ToLower(strings.TrimSpace(s))
-	if i := strings.IndexByte(s, '.'); i > 0 && !strings.ContainsAny(s[:i], ":") {
-		// Compare host names without their domain; LibreNMS and the
-		// device disagree on whether to keep it. Addresses keep theirs.
-		if _, isNum := numeric(s); !isNum {
-			s = s[:i]
-		}
+	if i := strings.IndexByte(s, '.'); i > 0 && !isIPv4(s) {
+		s = s[:i]
 	}
 	return s
 }
 
-func numeric(s string) (string, bool) {
-	for _, r := range s {
-		if !(r == '.' || r >= '0' && r <= '9') {
-			return s, false
-		}
-	}
-	return s, true
+func isIPv4(s string) bool {
+	return strings.Trim(s, "0123456789.") == ""
 }
 
 func checkNeighbors(snap *collector.Snapshot, links []Link) Check {
