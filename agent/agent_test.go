@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -335,10 +336,11 @@ func TestMetricsLint(t *testing.T) {
 // newcomer would read.
 func TestDemo(t *testing.T) {
 	var out syncBuffer
+	data := t.TempDir()
 	err := Demo(context.Background(), DemoOptions{
 		Listen: "127.0.0.1:0", Control: "127.0.0.1:0", Interval: testInterval,
 		LinkDownAt: time.Second, CPUAt: 1500 * time.Millisecond, StuckAt: 2 * time.Second, ClearLinkAt: 4 * time.Second,
-		Duration: 8 * time.Second, MaxFor: time.Second, Out: &out,
+		Duration: 8 * time.Second, MaxFor: time.Second, Out: &out, DataDir: data,
 	})
 	if err != nil {
 		t.Fatalf("Demo: %v\n%s", err, out.String())
@@ -360,6 +362,13 @@ func TestDemo(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, text)
 		}
+	}
+	// Stdout is the human timeline; the logs are in the data directory.
+	if strings.Contains(text, "level=") || !strings.Contains(text, "logs       "+filepath.Join(data, "nocagent.log")) {
+		t.Errorf("demo output mixes in log lines or does not say where the log is:\n%s", text)
+	}
+	if log, err := os.ReadFile(filepath.Join(data, "nocagent.log")); err != nil || !strings.Contains(string(log), `msg="agent started"`) {
+		t.Errorf("nocagent.log: %v %.300s", err, log)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -105,9 +106,6 @@ func Demo(ctx context.Context, o DemoOptions) error {
 	if o.Out == nil {
 		o.Out = os.Stdout
 	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
 	if o.Duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, o.Duration)
@@ -120,6 +118,18 @@ func Demo(ctx context.Context, o DemoOptions) error {
 		}
 		defer os.RemoveAll(dir)
 		o.DataDir = dir
+	}
+	// Stdout is the human timeline; the logs go to a file beside the data
+	// unless the caller wants them (nocagent demo -v).
+	logFile := ""
+	if o.Logger == nil {
+		logFile = filepath.Join(o.DataDir, "nocagent.log")
+		f, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("demo log: %w", err)
+		}
+		defer f.Close()
+		o.Logger = slog.New(slog.NewTextHandler(f, nil))
 	}
 	p := &printer{w: o.Out}
 
@@ -161,6 +171,9 @@ func Demo(ctx context.Context, o DemoOptions) error {
 	p.linef("  API        http://%s/api/v1/tickets   metrics http://%s/metrics", o.Listen, o.Listen)
 	p.linef("  simulator  http://%s/api/v1/devices   (POST .../devices/NAME/faults to inject your own)", o.Control)
 	p.linef("  data       %s", o.DataDir)
+	if logFile != "" {
+		p.linef("  logs       %s   (or nocagent demo -v to see them here)", logFile)
+	}
 	p.linef("  tokens     %s   (curl -H \"Authorization: Bearer $(jq -r .admin %s)\" ...)", ag.TokensFile(), ag.TokensFile())
 
 	var wg sync.WaitGroup

@@ -72,6 +72,7 @@ func newRunCmd(g *globalFlags, stderr io.Writer) *cobra.Command {
 
 func newDemoCmd(g *globalFlags, stdout, stderr io.Writer) *cobra.Command {
 	var o agent.DemoOptions
+	var verbose bool
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run a simulated network, the agent and a fault scenario: tickets appear within a minute",
@@ -83,11 +84,16 @@ Ctrl-C stops it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Out = stdout
-			o.Logger = g.logger(stderr)
+			// Stdout is the timeline; logs go to <data>/nocagent.log
+			// unless asked for here.
+			if verbose || cmd.Flags().Changed("log-level") {
+				o.Logger = g.logger(stderr)
+			}
 			return agent.Demo(cmd.Context(), o)
 		},
 	}
 	f := cmd.Flags()
+	f.BoolVarP(&verbose, "verbose", "v", false, "print the agent's logs on stderr (default: <data>/nocagent.log)")
 	f.StringVar(&o.Listen, "listen", "127.0.0.1:9310", "agent HTTP API and /metrics")
 	f.StringVar(&o.Control, "control", "127.0.0.1:9311", "simulator control API")
 	f.StringVar(&o.DataDir, "data", "", "data directory (default: a temporary one, removed at exit)")
