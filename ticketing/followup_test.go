@@ -167,6 +167,9 @@ func TestKPIs(t *testing.T) {
 	if !near(rep.ResponseCompliance, 1.0/3) || !near(rep.ResolutionCompliance, 1.0/2) || !near(rep.RepairTimeliness, 1.0/3) {
 		t.Errorf("compliance response=%v resolution=%v timeliness=%v", deref(rep.ResponseCompliance), deref(rep.ResolutionCompliance), deref(rep.RepairTimeliness))
 	}
+	if rep.Unanswered != 0 {
+		t.Errorf("unanswered = %d, want 0", rep.Unanswered)
+	}
 	if hw := rep.ByCategory["hardware"]; hw.Count != 1 || hw.FaultSeconds != 20*60 {
 		t.Errorf("hardware = %+v", hw)
 	}
@@ -201,4 +204,30 @@ func deref(f *float64) any {
 		return nil
 	}
 	return *f
+}
+
+// A fault that monitoring opens and resolves before anyone acknowledges it
+// is not a response met: it is counted apart, and MTTA does not include it.
+func TestKPIsAutoResolvedUnanswered(t *testing.T) {
+	e := newProcEnv(t, ticketing.ProcessConfig{})
+	start := e.clk.Now()
+	acked := closeTicket(t, e, manualInput(), 10*time.Minute, 2*time.Hour)
+	s := firing(e.clk, "fp-flap", "acc-01", "link", "P2", "uplink down")
+	auto, _ := e.ingest(t, s)
+	e.clk.Advance(5 * time.Minute) // within the 30 m response target
+	e.ingest(t, cleared(e.clk, s))
+	got, err := e.svc.Get(ctxBg, auto.ID)
+	if err != nil || got.State != ticketing.StateResolved {
+		t.Fatalf("auto ticket: %+v, %v", got.State, err)
+	}
+	rep, err := e.svc.KPIs(ctxBg, manager, ticketing.KPIFilter{From: start, To: start.Add(24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Unanswered != 1 || rep.ResponseCompliance == nil || *rep.ResponseCompliance != 1 {
+		t.Errorf("unanswered %d, response compliance %v: want 1 and 1 (only %s, acknowledged in time, measured)", rep.Unanswered, deref(rep.ResponseCompliance), acked.ID)
+	}
+	if rep.MTTASeconds != 10*60 {
+		t.Errorf("MTTA = %v s, want 600: the auto-resolved ticket had no response", rep.MTTASeconds)
+	}
 }

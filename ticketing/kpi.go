@@ -34,7 +34,14 @@ type KPIReport struct {
 	MTTASeconds float64 `json:"mtta_seconds"`
 	MTTRSeconds float64 `json:"mttr_seconds"`
 	// ResponseCompliance: responded within target / responded or breached.
+	// A person responds (acknowledges, works the ticket); a ticket that
+	// monitoring resolved before anyone did is not a response met: it is
+	// counted in Unanswered and left out of this ratio, unless its target
+	// had already passed (then it is a breach).
 	ResponseCompliance *float64 `json:"response_compliance"`
+	// Unanswered counts tickets resolved by monitoring before any person
+	// responded and within the response target.
+	Unanswered int `json:"unanswered"`
 	// ResolutionCompliance: resolved within target / resolved or breached.
 	ResolutionCompliance *float64 `json:"resolution_compliance"`
 	// RepairTimeliness: resolved within target / all tickets of the period.
@@ -164,9 +171,15 @@ func kpis(ts []Ticket, now time.Time) KPIReport {
 		r.ByCategory[t.Category] = ck
 
 		if rc := t.SLA.Response; rc.StoppedAt != nil || rc.Breached {
-			respMeasured++
-			if rc.Met() {
-				respMet++
+			_, responded := firstResponse(t)
+			switch {
+			case !responded && !rc.Breached:
+				r.Unanswered++
+			default:
+				respMeasured++
+				if rc.Met() && responded {
+					respMet++
+				}
 			}
 		}
 		if rc := t.SLA.Resolution; rc.StoppedAt != nil || rc.Breached {
@@ -189,10 +202,14 @@ func kpis(ts []Ticket, now time.Time) KPIReport {
 	return r
 }
 
-// firstResponse is when t first left new.
+// firstResponse is when a person first moved t out of new; monitoring
+// resolving a fault that cleared by itself is no response.
 func firstResponse(t Ticket) (time.Time, bool) {
 	for _, ev := range t.Timeline {
 		if ev.Kind.changesState() && ev.From == string(StateNew) && ev.To != string(StateNew) {
+			if ev.Actor == ActorMonitoring || ev.Actor == ActorSystem {
+				return time.Time{}, false
+			}
 			return ev.At, true
 		}
 	}
@@ -238,6 +255,7 @@ func (r KPIReport) Samples() []KPISample {
 		{"nocagent_service_major_faults", "P1 tickets opened in the period.", base, float64(r.MajorFaults)},
 		{"nocagent_service_mtta_seconds", "Mean time to acknowledge.", base, r.MTTASeconds},
 		{"nocagent_service_mttr_seconds", "Mean time to resolve.", base, r.MTTRSeconds},
+		{"nocagent_service_unanswered", "Tickets monitoring resolved before any person responded (not counted as responses met).", base, float64(r.Unanswered)},
 	}
 	for _, x := range []struct {
 		name, help string
