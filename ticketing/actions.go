@@ -188,6 +188,14 @@ func (s *Service) apply(ctx context.Context, tx Tx, now time.Time, a Actor, act 
 		return s.report(now, who, in, c)
 	case ActResolve:
 		return s.resolve(now, a, in, c)
+	case ActCause:
+		cause, sol, err := causeAndSolution(in)
+		if err != nil {
+			return err
+		}
+		t.Cause, t.Solution = cause, sol
+		c.article = articleFrom(*t, now)
+		c.event(now, who, KindCauseRecorded, "", "", "cause: "+cause+"; solution: "+sol)
 	case ActVerify:
 		if i := firingEvidence(*t, ""); i >= 0 {
 			e := t.Evidence[i]
@@ -237,12 +245,9 @@ func (s *Service) resolve(now time.Time, a Actor, in ActionInput, c *change) err
 		}
 		note = ev
 	} else {
-		cause, sol := strings.TrimSpace(in.Cause), strings.TrimSpace(in.Solution)
-		if cause == "" {
-			return missing("cause", "an engineer's resolution needs the cause and the solution")
-		}
-		if sol == "" {
-			return missing("solution", "an engineer's resolution needs the cause and the solution")
+		cause, sol, err := causeAndSolution(in)
+		if err != nil {
+			return err
 		}
 		t.Cause, t.Solution = cause, sol
 		note = "cause: " + cause + "; solution: " + sol
@@ -255,6 +260,18 @@ func (s *Service) resolve(now time.Time, a Actor, in ActionInput, c *change) err
 	t.WaitingCustomer = false
 	c.event(now, eventActor(a), KindResolved, string(from), string(StateResolved), note)
 	return nil
+}
+
+// causeAndSolution are the two things a person's resolution must say.
+func causeAndSolution(in ActionInput) (cause, solution string, err error) {
+	cause, solution = strings.TrimSpace(in.Cause), strings.TrimSpace(in.Solution)
+	switch {
+	case cause == "":
+		return "", "", missing("cause", "an engineer's resolution needs the cause and the solution")
+	case solution == "":
+		return "", "", missing("solution", "an engineer's resolution needs the cause and the solution")
+	}
+	return cause, solution, nil
 }
 
 // reopen sends c's ticket back to new, unless another ticket for the same

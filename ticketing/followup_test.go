@@ -231,3 +231,38 @@ func TestKPIsAutoResolvedUnanswered(t *testing.T) {
 		t.Errorf("MTTA = %v s, want 600: the auto-resolved ticket had no response", rep.MTTASeconds)
 	}
 }
+
+// Monitoring resolved the fault before anyone looked; the engineer still
+// records what it was, which feeds the knowledge base, until closure.
+func TestCauseAfterMonitoringResolved(t *testing.T) {
+	e := newProcEnv(t, ticketing.ProcessConfig{})
+	s := firing(e.clk, "fp-psu", "core-03", "hardware", "P2", "PSU 2 failed on core-03")
+	tk, _ := e.ingest(t, s)
+	e.clk.Advance(3 * time.Minute)
+	e.ingest(t, cleared(e.clk, s))
+
+	if _, err := e.svc.Act(ctxBg, alice, tk.ID, ticketing.ActCause, ticketing.ActionInput{Cause: "loose PSU cable"}); ticketing.ErrorCode(err) != ticketing.EINVALID {
+		t.Errorf("cause without a solution: %v, want invalid", err)
+	}
+	if _, err := e.svc.Act(ctxBg, acme, tk.ID, ticketing.ActCause, ticketing.ActionInput{Cause: "x", Solution: "y"}); ticketing.ErrorCode(err) != ticketing.EFORBIDDEN {
+		t.Errorf("customer records a cause: %v, want forbidden", err)
+	}
+	got := e.act(t, alice, tk.ID, ticketing.ActCause, ticketing.ActionInput{Cause: "loose PSU cable", Solution: "reseated the cable, secured it"})
+	if got.State != ticketing.StateResolved || got.Cause != "loose PSU cable" || got.Solution != "reseated the cable, secured it" {
+		t.Errorf("after cause: state %s cause %q solution %q", got.State, got.Cause, got.Solution)
+	}
+	if last := got.Timeline[len(got.Timeline)-1]; last.Kind != ticketing.KindCauseRecorded || last.Actor != alice.Name {
+		t.Errorf("last event = %+v, want cause_recorded by %s", last, alice.Name)
+	}
+	kb, err := e.svc.SearchKB(ctxBg, alice, "PSU cable", 5)
+	if err != nil || len(kb) != 1 || kb[0].Article.TicketID != tk.ID {
+		t.Errorf("knowledge base = %+v, %v, want the recorded cause", kb, err)
+	}
+
+	// Once closed, the record is final.
+	e.act(t, alice, tk.ID, ticketing.ActVerify, ticketing.ActionInput{})
+	e.act(t, manager, tk.ID, ticketing.ActClose, ticketing.ActionInput{Reason: "customer unreachable"})
+	if _, err := e.svc.Act(ctxBg, alice, tk.ID, ticketing.ActCause, ticketing.ActionInput{Cause: "x", Solution: "y"}); ticketing.ErrorCode(err) != ticketing.ECONFLICT {
+		t.Errorf("cause on a closed ticket: %v, want conflict", err)
+	}
+}

@@ -89,16 +89,19 @@ const (
 	ActClose    Action = "close"
 	ActCancel   Action = "cancel"
 	ActReopen   Action = "reopen"
-	ActHold     Action = "hold"   // waiting for the customer: pauses SLA clocks where the contract allows
-	ActResume   Action = "resume" // no longer waiting
-	ActMode     Action = "mode"   // how the ticket is worked: remote guidance, remote login or on site
-	ActArrive   Action = "arrive" // the engineer arrived on site
-	ActReport   Action = "report" // the on-site service report
+	// ActCause records the cause and solution on a ticket that is already
+	// resolved (monitoring saw the fault clear before anyone wrote them).
+	ActCause  Action = "cause"
+	ActHold   Action = "hold"   // waiting for the customer: pauses SLA clocks where the contract allows
+	ActResume Action = "resume" // no longer waiting
+	ActMode   Action = "mode"   // how the ticket is worked: remote guidance, remote login or on site
+	ActArrive Action = "arrive" // the engineer arrived on site
+	ActReport Action = "report" // the on-site service report
 )
 
 // Actions lists every action in lifecycle order.
 var Actions = []Action{ActAck, ActAssign, ActNote, ActEscalate, ActHold, ActResume, ActMode, ActArrive,
-	ActReport, ActResolve, ActVerify, ActConfirm, ActClose, ActCancel, ActReopen}
+	ActReport, ActResolve, ActCause, ActVerify, ActConfirm, ActClose, ActCancel, ActReopen}
 
 // rule says who may take an action and from which states.
 type rule struct {
@@ -124,6 +127,7 @@ var rules = map[Action]rule{
 	ActArrive:  {[]Role{RoleEngineer}, openStates},
 	ActReport:  {[]Role{RoleEngineer}, []State{StateNew, StateAcknowledged, StateInProgress, StateResolved}},
 	ActResolve: {[]Role{RoleEngineer, RoleManager, RoleAdmin, RoleMonitoring}, openStates},
+	ActCause:   {[]Role{RoleEngineer, RoleManager, RoleAdmin}, []State{StateResolved, StateVerified, StateConfirmed}},
 	ActVerify:  {[]Role{RoleMonitoring, RoleEngineer, RoleManager, RoleAdmin}, []State{StateResolved}},
 	ActConfirm: {[]Role{RoleCustomer, RoleManager, RoleAdmin}, []State{StateVerified}},
 	ActClose:   {[]Role{RoleManager, RoleAdmin}, []State{StateVerified, StateConfirmed}},

@@ -106,21 +106,23 @@ const (
 	KindPriorityRaised EventKind = "priority_raised"
 	KindResolved       EventKind = "resolved"
 	KindReopened       EventKind = "reopened"
-	KindStateChanged   EventKind = "state_changed"
-	KindNote           EventKind = "note"
-	KindAcknowledged   EventKind = "acknowledged"
-	KindVerified       EventKind = "verified"
-	KindConfirmed      EventKind = "confirmed"
-	KindClosed         EventKind = "closed"
-	KindCancelled      EventKind = "cancelled"
-	KindAssigned       EventKind = "assigned"
-	KindEscalated      EventKind = "escalated"
-	KindPaused         EventKind = "paused"  // waiting for the customer: From "", To "waiting_customer"
-	KindResumed        EventKind = "resumed" // no longer waiting
-	KindReminder       EventKind = "reminder"
-	KindProblemLinked  EventKind = "problem_linked"
-	KindSurvey         EventKind = "survey"
-	KindFollowUp       EventKind = "follow_up" // a follow-up task was opened for this ticket
+	// KindCauseRecorded: cause and solution written after the resolution.
+	KindCauseRecorded EventKind = "cause_recorded"
+	KindStateChanged  EventKind = "state_changed"
+	KindNote          EventKind = "note"
+	KindAcknowledged  EventKind = "acknowledged"
+	KindVerified      EventKind = "verified"
+	KindConfirmed     EventKind = "confirmed"
+	KindClosed        EventKind = "closed"
+	KindCancelled     EventKind = "cancelled"
+	KindAssigned      EventKind = "assigned"
+	KindEscalated     EventKind = "escalated"
+	KindPaused        EventKind = "paused"  // waiting for the customer: From "", To "waiting_customer"
+	KindResumed       EventKind = "resumed" // no longer waiting
+	KindReminder      EventKind = "reminder"
+	KindProblemLinked EventKind = "problem_linked"
+	KindSurvey        EventKind = "survey"
+	KindFollowUp      EventKind = "follow_up" // a follow-up task was opened for this ticket
 	// KindImpactAdded: devices cut off behind the ticket's device were
 	// attached; the note names them. One event per signal, not per device.
 	KindImpactAdded EventKind = "impact_added"

@@ -127,6 +127,7 @@ var actionHelp = map[ticketing.Action]string{
 	ticketing.ActHold:     "Wait for the customer (--reason: what they are to provide)",
 	ticketing.ActResume:   "Stop waiting for the customer",
 	ticketing.ActResolve:  "Resolve (--cause and --solution)",
+	ticketing.ActCause:    "Record the cause and solution of a ticket monitoring resolved (--cause and --solution)",
 	ticketing.ActVerify:   "Verify a resolution",
 	ticketing.ActConfirm:  "Confirm a verified resolution (customer)",
 	ticketing.ActClose:    "Close a verified or confirmed ticket (--reason without confirmation)",
@@ -185,7 +186,7 @@ func (c *ticketsClient) actionCmd(act ticketing.Action) *cobra.Command {
 		f.StringVar(&in.Assignee, "to", "", "engineer to assign")
 	case ticketing.ActEscalate, ticketing.ActHold, ticketing.ActClose, ticketing.ActCancel, ticketing.ActReopen:
 		f.StringVar(&in.Reason, "reason", "", "why")
-	case ticketing.ActResolve:
+	case ticketing.ActResolve, ticketing.ActCause:
 		f.StringVar(&in.Cause, "cause", "", "what caused the fault")
 		f.StringVar(&in.Solution, "solution", "", "what fixed it")
 	case ticketing.ActMode:
