@@ -122,15 +122,6 @@ var modules = []module{
 	}, skip: func(_ *Snapshot, p *Profile) bool { return p.skips("cdp") }},
 }
 
-// prof0 is the profile collectWith chose, found again by name for the
-// deferred status.
-func prof0(set *ProfileSet, snap *Snapshot) *Profile {
-	if p, ok := set.Lookup(snap.Profile); ok {
-		return p
-	}
-	return set.generic
-}
-
 // moduleStatuses says, per module, how the poll went: what the device gave,
 // what it lacks, and what failed. A device with no CPU or memory source is
 // "unsupported" there, so the NOC can see which devices rules are blind to.
@@ -201,7 +192,8 @@ func collectWith(ctx context.Context, w walker, snap *Snapshot, set *ProfileSet,
 		return
 	}
 	walkErrs := map[string]string{}
-	defer func() { snap.Modules = moduleStatuses(snap, prof0(set, snap), walkErrs) }()
+	prof := set.generic
+	defer func() { snap.Modules = moduleStatuses(snap, prof, walkErrs) }()
 	snap.Reachable = true
 	sys, ok := decodeSystem(pdus)
 	if !ok {
@@ -210,7 +202,7 @@ func collectWith(ctx context.Context, w walker, snap *Snapshot, set *ProfileSet,
 	snap.System = sys
 	snap.Vendor = vendorFromObjectID(sys.ObjectID)
 	snap.OS = guessOS(snap.Vendor, sys.Descr)
-	prof := set.Select(sys.ObjectID, sys.Descr)
+	prof = set.Select(sys.ObjectID, sys.Descr)
 	if probes := set.probes(); prof == set.generic && len(probes) > 0 {
 		// Nothing fits by the system group: ask the vendor objects that
 		// identify agents which leave it empty.
