@@ -85,7 +85,7 @@ type Agent struct {
 
 	mu     sync.RWMutex
 	latest map[string]*collector.Snapshot
-	good   map[string]*collector.Snapshot // last snapshot that answered
+	good   map[string]*collector.Snapshot // last snapshot that answered completely (see onSnapshot)
 	nbrSig map[string]string              // neighbour signature per device, to rebuild the graph only on change
 	flaps  map[string]bool                // fingerprints of flapping symptoms on tickets
 	// reconciled counts answering polls per device since the start, up to
@@ -329,6 +329,10 @@ func (a *Agent) targets() []collector.Target {
 
 // onSnapshot is the collector's output: keep it for export, evaluate the
 // rules on it, and hand every alert transition to ticketing.
+// staleGood, in poll intervals, is how long the last complete snapshot of a
+// device stands in for polls that answered only in part.
+const staleGood = 10
+
 func (a *Agent) onSnapshot(s *collector.Snapshot) {
 	a.metrics.observePoll(s)
 	dev, ok := a.cfg.Device(s.Device)
@@ -343,15 +347,22 @@ func (a *Agent) onSnapshot(s *collector.Snapshot) {
 	a.latest[s.Device] = s
 	reconcile := false
 	if s.Reachable {
-		a.good[s.Device] = s
 		if n := a.reconciled[s.Device]; n < 2 {
 			a.reconciled[s.Device] = n + 1
 			reconcile = n+1 == 2
 		}
-		if sig := neighborSignature(s); sig != a.nbrSig[s.Device] {
-			a.nbrSig[s.Device] = sig
-			a.graph = a.buildTopology()
-			rebuilt = true
+		// A poll cut short (the device died mid-poll, a table timed out)
+		// answered but lacks tables: it must not erase the serial on
+		// tickets or the links of the topology. The last complete poll
+		// stands, unless it is too old to trust.
+		prev := a.good[s.Device]
+		if prev == nil || s.Complete() || s.Time.Sub(prev.Time) > staleGood*a.cfg.Agent.PollInterval {
+			a.good[s.Device] = s
+			if sig := neighborSignature(s); sig != a.nbrSig[s.Device] {
+				a.nbrSig[s.Device] = sig
+				a.graph = a.buildTopology()
+				rebuilt = true
+			}
 		}
 	}
 	graph := a.graph

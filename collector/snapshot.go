@@ -198,6 +198,20 @@ type BGPPeer struct {
 	EstablishedSeconds uint64 `json:"established_seconds"`
 }
 
+// Complete reports whether the poll answered and no module failed: the
+// snapshot says all the device has, not part of it.
+func (s *Snapshot) Complete() bool {
+	if !s.Reachable {
+		return false
+	}
+	for _, m := range s.Modules {
+		if m.Status == ModuleError {
+			return false
+		}
+	}
+	return true
+}
+
 // Replacement says a device answers with another chassis serial than it did
 // before: the box behind the address was swapped (RMA, upgrade) or the
 // address now points at another device.
