@@ -165,7 +165,11 @@ func New(ctx context.Context, cfg *inventory.Config, opts Options) (_ *Agent, er
 		return nil, err
 	}
 	a.tickets, err = ticketing.New(store, ticketing.Options{Now: a.now, Logger: a.log, Channels: channels, Process: process,
-		Devices: a.deviceContext, ConfirmSecret: confirmKey})
+		Devices: a.deviceContext, ConfirmSecret: confirmKey, Categories: rules.Categories(),
+		Customers: func(id string) (string, bool) {
+			c, ok := a.cfg.Customer(id)
+			return c.Contract, ok
+		}})
 	if err != nil {
 		return nil, fmt.Errorf("service process %s: %w", cfg.ServiceFile, err)
 	}

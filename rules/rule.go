@@ -32,7 +32,7 @@ const (
 )
 
 // Categories: they pick the engineers' skill in ticketing, so they are a
-// closed list rather than free text.
+// closed list rather than free text (Categories returns it).
 const (
 	CategoryAvailability  = "availability"
 	CategoryLink          = "link"
@@ -168,3 +168,6 @@ func (rs *RuleSet) WithMaxFor(d time.Duration) *RuleSet {
 	}
 	return out
 }
+
+// Categories lists the fault categories, for whoever must check one.
+func Categories() []string { return slices.Clone(categories) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 )
@@ -88,12 +89,20 @@ func (s *Service) manualDevice(in ManualInput) (DeviceContext, error) {
 	case !in.Priority.Valid():
 		return DeviceContext{}, Errorf(EINVALID, "invalid field \"priority\": %q: want P1..P4", in.Priority)
 	}
-	known := false
-	for _, c := range Channels {
-		known = known || c == in.Channel
-	}
-	if !known {
+	if !slices.Contains(Channels, in.Channel) {
 		return DeviceContext{}, Errorf(EINVALID, "invalid field \"channel\": %q: want one of %s", in.Channel, strings.Join(Channels, ", "))
+	}
+	if len(s.categories) > 0 && !slices.Contains(s.categories, in.Category) {
+		return DeviceContext{}, Errorf(EINVALID, "invalid field \"category\": %.40q: want one of %s", in.Category, strings.Join(s.categories, ", "))
+	}
+	if s.customers != nil {
+		contract, ok := s.customers(in.Customer)
+		switch {
+		case !ok:
+			return DeviceContext{}, Errorf(EINVALID, "invalid field \"customer\": %.40q is not a configured customer", in.Customer)
+		case in.Contract != "" && in.Contract != contract:
+			return DeviceContext{}, Errorf(EINVALID, "invalid field \"contract\": %.40q is not the contract of customer %s", in.Contract, in.Customer)
+		}
 	}
 	dev := DeviceContext{Name: strings.TrimSpace(in.Device), Customer: in.Customer, Contract: in.Contract}
 	if dev.Name != "" && s.devices != nil {

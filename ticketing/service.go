@@ -30,6 +30,13 @@ type Options struct {
 	// Devices, if set, looks up a device's context by name for manual
 	// tickets, so they carry the same serial, site and contract as auto ones.
 	Devices func(name string) (DeviceContext, bool)
+	// Customers, if set, says whether a customer exists and its contract:
+	// a manual ticket names a known customer and only that customer's
+	// contract, so nobody files under another contract's KPIs.
+	Customers func(id string) (contract string, ok bool)
+	// Categories, if set, is the closed list a manual ticket's category
+	// comes from; every category also feeds a metric label.
+	Categories []string
 	// ConfirmSecret signs customer confirmation links (HMAC-SHA256); empty
 	// disables them. Keep it secret and stable: changing it invalidates
 	// every link sent.
@@ -41,14 +48,16 @@ type Options struct {
 
 // Service runs the ticket lifecycle on top of a Store.
 type Service struct {
-	store   Store
-	now     func() time.Time
-	log     *slog.Logger
-	window  time.Duration
-	chans   []string
-	prefix  string
-	proc    *process
-	devices func(name string) (DeviceContext, bool)
+	store      Store
+	now        func() time.Time
+	log        *slog.Logger
+	window     time.Duration
+	chans      []string
+	prefix     string
+	proc       *process
+	devices    func(name string) (DeviceContext, bool)
+	customers  func(id string) (string, bool)
+	categories []string
 
 	confirmSecret []byte
 	confirmTTL    time.Duration
@@ -79,7 +88,7 @@ func New(store Store, opts Options) (*Service, error) {
 		chans:   append([]string(nil), opts.Channels...),
 		prefix:  opts.IDPrefix,
 		proc:    proc,
-		devices: opts.Devices,
+		devices: opts.Devices, customers: opts.Customers, categories: opts.Categories,
 
 		confirmSecret: append([]byte(nil), opts.ConfirmSecret...),
 		confirmTTL:    opts.ConfirmTTL,
