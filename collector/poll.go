@@ -229,10 +229,13 @@ func collectWith(ctx context.Context, w walker, snap *Snapshot, set *ProfileSet,
 		get = append(get, ucdOIDs...)
 	}
 	var scalars []gosnmp.SnmpPDU
+	answered := 0 // requests after the system group that came back
 	if len(get) > 0 && ctx.Err() == nil {
 		if scalars, err = w.Get(ctx, get); err != nil {
 			snap.Errors = append(snap.Errors, "profile "+prof.Name+": "+err.Error())
 			walkErrs["profile"] = err.Error()
+		} else {
+			answered++
 		}
 	}
 	readEntLastChange(snap, scalars)
@@ -276,6 +279,7 @@ func collectWith(ctx context.Context, w walker, snap *Snapshot, set *ProfileSet,
 				continue
 			}
 		}
+		answered++
 		if m.more != nil && !skip {
 			if extra := m.more(snap, buf); len(extra) > 0 {
 				if err := w.Walk(ctx, extra, func(p gosnmp.SnmpPDU) error {
@@ -292,6 +296,15 @@ func collectWith(ctx context.Context, w walker, snap *Snapshot, set *ProfileSet,
 		if !skip {
 			decode(snap, buf)
 		}
+	}
+	if answered == 0 && len(walkErrs) > 0 {
+		// It answered the system group and then nothing more: it went
+		// silent mid-poll (died, lost its uplink). Say so now rather than
+		// a poll later, so that correlation sees it down together with
+		// the devices behind it.
+		snap.Reachable = false
+		snap.Errors = append(snap.Errors, "device stopped answering after the system group")
+		return
 	}
 	if len(snap.CPU) > 0 {
 		snap.Sources["cpu"] = srcHostResources

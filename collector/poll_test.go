@@ -149,14 +149,15 @@ func TestCollectFailures(t *testing.T) {
 			t.Errorf("got %d interfaces %d neighbours %d entities", len(snap.Interfaces), len(snap.Neighbors), len(snap.Entities))
 		}
 	})
-	t.Run("deadline stops the poll with one error", func(t *testing.T) {
+	t.Run("silent after the system group: unreachable, saying why", func(t *testing.T) {
 		a := newFakeAgent(syntheticSwitch(4)...)
 		ctx, cancel := context.WithCancel(context.Background())
 		w := &failingWalker{walker: newBulkWalker(a, false, 25), cancelAfterGet: cancel}
 		snap := newSnapshot("192.0.2.1:161", t0)
 		collect(ctx, w, snap)
-		if !snap.Reachable || len(snap.Errors) != 1 || !strings.Contains(snap.Errors[0], "deadline") {
-			t.Errorf("errors = %q", snap.Errors)
+		if snap.Reachable || len(snap.Errors) != 2 || !strings.Contains(snap.Errors[0], "deadline") ||
+			snap.Errors[1] != "device stopped answering after the system group" {
+			t.Errorf("reachable %v errors = %q", snap.Reachable, snap.Errors)
 		}
 	})
 }
