@@ -345,7 +345,9 @@ func TestProbeMatchesOnlyWhenNothingElseFits(t *testing.T) {
 }
 
 func TestDecodeInterfacesZeroHCCounters(t *testing.T) {
-	c := func(entry string, col, idx int) string { return entry + "." + strconv.Itoa(col) + "." + strconv.Itoa(idx) }
+	c := func(entry string, col, idx int) string {
+		return entry + "." + strconv.Itoa(col) + "." + strconv.Itoa(idx)
+	}
 	got := decodeInterfaces([]gosnmp.SnmpPDU{
 		vStr(c(oidIfEntry, ifDescr, 52), "cpe 1001 ethernet 1"),
 		vC32(c(oidIfEntry, ifInOctets, 52), 804735243), vC32(c(oidIfEntry, ifOutOctets, 52), 568929057),
