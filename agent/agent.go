@@ -355,12 +355,7 @@ func (a *Agent) onSnapshot(s *collector.Snapshot) {
 			a.reconciled[s.Device] = n + 1
 			reconcile = n+1 == 2
 		}
-		// A poll cut short (the device died mid-poll, a table timed out)
-		// answered but lacks tables: it must not erase the serial on
-		// tickets or the links of the topology. The last complete poll
-		// stands, unless it is too old to trust.
-		prev := a.good[s.Device]
-		if prev == nil || s.Complete() || s.Time.Sub(prev.Time) > staleGood*a.cfg.Agent.PollInterval {
+		if collector.Supersedes(a.good[s.Device], s, staleGood*a.cfg.Agent.PollInterval) {
 			a.good[s.Device] = s
 			if sig := neighborSignature(s); sig != a.nbrSig[s.Device] {
 				a.nbrSig[s.Device] = sig

@@ -364,3 +364,25 @@ func TestDecodeInterfacesZeroHCCounters(t *testing.T) {
 		t.Errorf("idle port = %+v, want 64-bit", got[1])
 	}
 }
+
+func TestSupersedes(t *testing.T) {
+	complete := &Snapshot{Reachable: true, Time: t0, Modules: []ModuleStatus{{Module: "entity", Status: ModuleOK}}}
+	partial := &Snapshot{Reachable: true, Time: t0.Add(time.Minute), Modules: []ModuleStatus{{Module: "entity", Status: ModuleError}}}
+	down := &Snapshot{Time: t0.Add(time.Minute)}
+	late := &Snapshot{Reachable: true, Time: t0.Add(time.Hour), Modules: partial.Modules}
+	for _, tt := range []struct {
+		name      string
+		prev, cur *Snapshot
+		want      bool
+	}{
+		{"first poll, even partial", nil, partial, true},
+		{"complete replaces", partial, complete, true},
+		{"partial keeps the complete one", complete, partial, false},
+		{"unreachable never", complete, down, false},
+		{"partial after the complete one grew stale", complete, late, true},
+	} {
+		if got := Supersedes(tt.prev, tt.cur, 10*time.Minute); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

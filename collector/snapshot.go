@@ -212,6 +212,18 @@ func (s *Snapshot) Complete() bool {
 	return true
 }
 
+// Supersedes reports whether cur should replace prev as the device's
+// standing picture (identity, neighbours, tables for ticket context and
+// topology): a poll cut short (the device died mid-poll, a table timed
+// out) must not erase what the last complete poll said, unless that poll
+// is older than maxAge.
+func Supersedes(prev, cur *Snapshot, maxAge time.Duration) bool {
+	if !cur.Reachable {
+		return false
+	}
+	return prev == nil || cur.Complete() || cur.Time.Sub(prev.Time) > maxAge
+}
+
 // Replacement says a device answers with another chassis serial than it did
 // before: the box behind the address was swapped (RMA, upgrade) or the
 // address now points at another device.
