@@ -705,13 +705,14 @@ const (
 	lldpRemPortID          = 7
 	lldpRemPortDesc        = 8
 	lldpRemSysName         = 9
+	lldpRemSysDesc         = 10
 	lldpRemManAddrIfSubtyp = 3
 )
 
 var lldpRoots = slices.Concat(
 	cols(oidLldpLocPortEntry, lldpLocPortIDSubtype, lldpLocPortID, lldpLocPortDesc),
 	cols(oidLldpRemEntry, lldpRemChassisIDSubtyp, lldpRemChassisID, lldpRemPortIDSubtype, lldpRemPortID,
-		lldpRemPortDesc, lldpRemSysName),
+		lldpRemPortDesc, lldpRemSysName, lldpRemSysDesc),
 	cols(oidLldpRemManAddrEntry, lldpRemManAddrIfSubtyp),
 )
 
@@ -745,6 +746,7 @@ func decodeLLDP(pdus []gosnmp.SnmpPDU, ifaces []Interface) []Neighbor {
 		chassisSub, portSub      int
 		chassis, portID          []byte
 		portDesc, sysName, addr4 string
+		sysDesc                  string
 	}
 	locs := map[int]*loc{}
 	bridge := map[int]int{}
@@ -816,6 +818,8 @@ func decodeLLDP(pdus []gosnmp.SnmpPDU, ifaces []Interface) []Neighbor {
 				r.portDesc = pduString(p)
 			case lldpRemSysName:
 				r.sysName = pduString(p)
+			case lldpRemSysDesc:
+				r.sysDesc = strings.TrimSpace(pduString(p))
 			}
 			continue
 		}
@@ -866,6 +870,7 @@ func decodeLLDP(pdus []gosnmp.SnmpPDU, ifaces []Interface) []Neighbor {
 			Protocol:        "lldp",
 			LocalPort:       local,
 			RemoteName:      r.sysName,
+			RemoteDescr:     r.sysDesc,
 			RemotePort:      remotePort,
 			RemoteChassisID: lldpID(r.chassisSub, r.chassis, 4, 5),
 			RemoteAddress:   r.addr4,

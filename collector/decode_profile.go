@@ -43,6 +43,12 @@ func (p *Profile) fetchPlan() profileFetch {
 		for _, s := range p.Sensors {
 			add(s.Table, s.Value, s.Status, s.NameColumn, s.NameEntity, s.Require, s.Where.column())
 		}
+		for _, s := range p.Ports {
+			add(true, s.NameColumn, s.InOctets, s.OutOctets, s.OperStatus, s.Where.column())
+		}
+		for _, s := range p.Neighbors {
+			add(true, s.RemoteName, s.RemoteDescr, s.RemotePort, s.RemotePortSubtype, s.RemoteChassis, s.RemoteChassisSubtype)
+		}
 		for _, srcs := range [][]IdentitySource{p.Model, p.Serial, p.Firmware} {
 			for _, s := range srcs {
 				add(false, s.OID)
@@ -494,6 +500,7 @@ func applyProfile(p *Profile, d profileData, snap *Snapshot) {
 		snap.Sources["memory"] = "profile " + p.Name
 	}
 	snap.Sensors = append(snap.Sensors, decodeProfileSensors(p, d, ents)...)
+	snap.Neighbors = append(snap.Neighbors, decodeProfileNeighbors(p, d, snap.Interfaces)...)
 	ident := func(key string, srcs []IdentitySource, v *string, field string) {
 		stdSrc := ""
 		if *v != "" {

@@ -242,7 +242,22 @@ func collectWith(ctx context.Context, w walker, snap *Snapshot, set *ProfileSet,
 
 	buf := make([]gosnmp.SnmpPDU, 0, 256)
 	var profWalked []gosnmp.SnmpPDU
+	var pd *profileData
+	// profileInterfaces adds the profile's vendor ports and names once
+	// its columns are in, before neighbour tables resolve local ports.
+	profileInterfaces := func() {
+		if pd != nil {
+			return
+		}
+		d := newProfileData(plan.columns, scalars, profWalked)
+		pd = &d
+		snap.Interfaces = decodeProfilePorts(prof, d, snap.Interfaces)
+		renameInterfaces(prof, snap.Interfaces, snap.Entities)
+	}
 	for _, m := range modules {
+		if m.name == "lldp" {
+			profileInterfaces()
+		}
 		if err := ctx.Err(); err != nil {
 			snap.Errors = append(snap.Errors, m.name+": poll deadline reached before this table: "+err.Error())
 			walkErrs[m.name] = "poll deadline reached before this table"
@@ -290,13 +305,15 @@ func collectWith(ctx context.Context, w walker, snap *Snapshot, set *ProfileSet,
 				}
 			}
 		}
-		if withProfile {
-			profWalked = slices.Clone(buf)
-		}
 		if !skip {
 			decode(snap, buf)
 		}
+		if withProfile {
+			profWalked = buf
+			buf = make([]gosnmp.SnmpPDU, 0, 256)
+		}
 	}
+	profileInterfaces()
 	if answered == 0 && len(walkErrs) > 0 {
 		// It answered the system group and then nothing more: it went
 		// silent mid-poll (died, lost its uplink). Say so now rather than
@@ -317,5 +334,5 @@ func collectWith(ctx context.Context, w walker, snap *Snapshot, set *ProfileSet,
 	}
 	// Last, so that profile readings override the standard ones and
 	// names can use entities; also after a deadline, with what came.
-	applyProfile(prof, newProfileData(plan.columns, scalars, profWalked), snap)
+	applyProfile(prof, *pd, snap)
 }

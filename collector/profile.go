@@ -44,6 +44,10 @@ type Profile struct {
 	Model    []IdentitySource `yaml:"model"`
 	Serial   []IdentitySource `yaml:"serial"`
 	Firmware []IdentitySource `yaml:"firmware"`
+	// Ports, InterfaceNames and Neighbors: see profile_ports.go.
+	Ports          []PortSpec      `yaml:"ports"`
+	InterfaceNames []InterfaceName `yaml:"interface_names"`
+	Neighbors      []NeighborSpec  `yaml:"neighbors"`
 
 	file     string // where it was loaded from, for messages
 	planOnce sync.Once
@@ -446,7 +450,7 @@ func (p *Profile) validate() error {
 			}
 		}
 	}
-	return nil
+	return p.validatePorts()
 }
 
 func tableOnly(table bool, r Rows, cols ...OID) error {
@@ -561,6 +565,9 @@ func resolveExtends(p *Profile, byName map[string]*Profile, depth int) error {
 	inherit(&p.Model, parent.Model)
 	inherit(&p.Serial, parent.Serial)
 	inherit(&p.Firmware, parent.Firmware)
+	inherit(&p.Ports, parent.Ports)
+	inherit(&p.InterfaceNames, parent.InterfaceNames)
+	inherit(&p.Neighbors, parent.Neighbors)
 	if p.Vendor == "" {
 		p.Vendor = parent.Vendor
 	}

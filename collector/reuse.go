@@ -87,6 +87,9 @@ func interfacesSince(_, prev *Snapshot) ([]string, func(*Snapshot, []gosnmp.Snmp
 	mask := 7
 	for i := range prev.Interfaces {
 		it := &prev.Interfaces[i]
+		if it.fromProfile {
+			continue
+		}
 		if !it.HC {
 			mask &^= 1
 		}

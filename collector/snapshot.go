@@ -124,6 +124,8 @@ type Interface struct {
 	HC bool `json:"hc"`
 	// hcPkts: both 64-bit unicast packet counters came back.
 	hcPkts bool
+	// fromProfile: read from a profile's vendor port table, not ifTable.
+	fromProfile bool
 	// Rates is nil on the first poll of an interface and after a counter
 	// discontinuity (reboot, wrap that cannot be told apart from a reset).
 	Rates *InterfaceRates `json:"rates,omitempty"`
@@ -171,9 +173,12 @@ type Sensor struct {
 
 // Neighbor is a link partner learned from LLDP or CDP.
 type Neighbor struct {
-	Protocol        string `json:"protocol"` // lldp | cdp
-	LocalPort       string `json:"local_port"`
-	RemoteName      string `json:"remote_name"`
+	Protocol   string `json:"protocol"` // lldp | cdp
+	LocalPort  string `json:"local_port"`
+	RemoteName string `json:"remote_name"`
+	// RemoteDescr is the neighbour's system description (lldpRemSysDesc),
+	// what identifies a neighbour that sends no system name.
+	RemoteDescr     string `json:"remote_descr,omitempty"`
 	RemotePort      string `json:"remote_port"`
 	RemoteChassisID string `json:"remote_chassis_id"`
 	RemoteAddress   string `json:"remote_address"`

@@ -406,7 +406,10 @@ func checkNeighbors(snap *collector.Snapshot, links []Link) Check {
 			if n.LocalPort == "" || (n.LocalPort != local[0] && n.LocalPort != local[1]) {
 				continue
 			}
-			if remote == "" || normHost(n.RemoteName) == remote || normHost(n.RemoteChassisID) == remote || normHost(n.RemoteAddress) == remote {
+			// A neighbour without a system name is known to LibreNMS by
+			// its system description.
+			if remote == "" || normHost(n.RemoteName) == remote || normHost(n.RemoteChassisID) == remote ||
+				normHost(n.RemoteAddress) == remote || (n.RemoteName == "" && normHost(n.RemoteDescr) == remote) {
 				found = true
 				break
 			}
