@@ -43,6 +43,7 @@ func newSenders(cfg *inventory.Config, log *slog.Logger) (map[string]ticketing.S
 		}
 	}
 	out := map[string]ticketing.Sender{}
+	var errs []error
 	for _, n := range cfg.Notifiers {
 		var (
 			s   ticketing.Sender
@@ -77,9 +78,13 @@ func newSenders(cfg *inventory.Config, log *slog.Logger) (map[string]ticketing.S
 				Language: n.Language, Audience: n.Audience}, chat.Options{Renderer: renderer})
 		}
 		if err != nil {
-			return nil, fmt.Errorf("notifier %s: %w", n.Name, err)
+			errs = append(errs, fmt.Errorf("notifier %s: %w", n.Name, err))
+			continue
 		}
 		out[n.Name] = s
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...) // every notifier's problem at once
 	}
 	return out, nil
 }

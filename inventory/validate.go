@@ -442,13 +442,22 @@ func (c *Config) validateSites(r *report, customers map[string]bool) map[string]
 
 func (c *Config) validateDevices(r *report, creds, customers map[string]bool, sites map[string]string) {
 	seen := map[string]string{}
+	// One agent answering at one address with one credential is one
+	// device: two names for it would poll it twice and open two tickets
+	// for one fault. (One address with different credentials is allowed:
+	// an agent serving several devices by community or context.)
+	endpoints := map[[2]string]string{}
 	for i, d := range c.Devices {
 		p := fmt.Sprintf("devices[%d]", i)
 		checkName(r, p+".name", d.Name, "device name", seen)
 		if d.Address == "" {
 			r.add(p+".address", "required field is missing")
-		} else if _, err := NormalizeAddress(d.Address); err != nil {
+		} else if addr, err := NormalizeAddress(d.Address); err != nil {
 			r.add(p+".address", err.Error())
+		} else if first, dup := endpoints[[2]string{addr, d.Credential}]; dup {
+			r.add(p+".address", fmt.Sprintf("%s with credential %q is also device %q: one device under two names", addr, d.Credential, first))
+		} else {
+			endpoints[[2]string{addr, d.Credential}] = d.Name
 		}
 		switch {
 		case d.Credential == "":

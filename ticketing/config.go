@@ -279,3 +279,10 @@ func parseTarget(s string) (target, error) {
 	}
 	return target{d: d}, nil
 }
+
+// CheckProcess reports what New would refuse in c, every bad field at
+// once, without opening anything.
+func CheckProcess(c ProcessConfig) error {
+	_, err := c.compile()
+	return err
+}

@@ -20,21 +20,72 @@ import (
 )
 
 func newCheckConfigCmd(stdout io.Writer) *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "check-config FILE",
-		Short: "Validate a configuration file and print every error",
-		Args:  cobra.ExactArgs(1),
+		Short: "Validate a configuration and everything it names, and print every error",
+		Long: `check-config loads what 'nocagent run' would load — the inventory, rule
+files, priority matrix, service file, notifier secret files, vendor profiles,
+TLS key pair, tokens file and influx token — without starting anything, and
+prints every problem (file:line where the file has lines). Exit status 1 when
+run would refuse the configuration.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			type problem struct {
+				File    string `json:"file,omitempty"`
+				Line    int    `json:"line,omitempty"`
+				Column  int    `json:"column,omitempty"`
+				Field   string `json:"field,omitempty"`
+				Message string `json:"message"`
+			}
+			report := struct {
+				File      string    `json:"file"`
+				OK        bool      `json:"ok"`
+				Problems  []problem `json:"problems"`
+				Devices   int       `json:"devices"`
+				Customers int       `json:"customers"`
+				Sites     int       `json:"sites"`
+			}{File: args[0], Problems: []problem{}}
 			cfg, err := inventory.Load(args[0])
-			if err != nil {
-				fmt.Fprintln(stdout, err)
+			var ves inventory.ValidationErrors
+			switch {
+			case errors.As(err, &ves):
+				for _, e := range ves {
+					report.Problems = append(report.Problems, problem{e.File, e.Line, e.Column, e.Field, e.Message})
+				}
+			case err != nil:
+				report.Problems = append(report.Problems, problem{Message: err.Error()})
+			default:
+				for _, e := range agent.CheckConfig(cfg) {
+					report.Problems = append(report.Problems, problem{Message: e.Error()})
+				}
+				report.Devices, report.Customers, report.Sites = len(cfg.Devices), len(cfg.Customers), len(cfg.Sites)
+			}
+			report.OK = len(report.Problems) == 0
+			if asJSON {
+				enc := json.NewEncoder(stdout)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(report); err != nil {
+					return err
+				}
+			} else if report.OK {
+				fmt.Fprintf(stdout, "%s: ok (%d devices, %d customers, %d sites, %d credentials)\n",
+					args[0], len(cfg.Devices), len(cfg.Customers), len(cfg.Sites), len(cfg.Credentials))
+			} else if len(ves) > 0 {
+				fmt.Fprintln(stdout, ves)
+			} else {
+				for _, p := range report.Problems {
+					fmt.Fprintln(stdout, p.Message)
+				}
+			}
+			if !report.OK {
 				return &exitError{code: 1, err: fmt.Errorf("%s is not valid", args[0])}
 			}
-			fmt.Fprintf(stdout, "%s: ok (%d devices, %d customers, %d sites, %d credentials)\n",
-				args[0], len(cfg.Devices), len(cfg.Customers), len(cfg.Sites), len(cfg.Credentials))
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	return cmd
 }
 
 func newRunCmd(g *globalFlags, stderr io.Writer) *cobra.Command {

@@ -124,7 +124,9 @@ and drives those tickets through the service process.
 Start with 'nocagent demo': a simulated network, the agent, tickets appearing.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionString(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	root.PersistentFlags().StringVar(&g.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the command to this file (for `go tool pprof`)")
@@ -156,12 +158,17 @@ func newVersionCmd(stdout io.Writer) *cobra.Command {
 		Short: "Print the version and build information",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			goVer := ""
-			if bi, ok := debug.ReadBuildInfo(); ok {
-				goVer = bi.GoVersion
-			}
-			fmt.Fprintf(stdout, "nocagent %s (%s)\n", version, goVer)
+			fmt.Fprintln(stdout, versionString())
 			return nil
 		},
 	}
+}
+
+// versionString is what `nocagent version` and `nocagent --version` print.
+func versionString() string {
+	goVer := ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		goVer = bi.GoVersion
+	}
+	return fmt.Sprintf("nocagent %s (%s)", version, goVer)
 }

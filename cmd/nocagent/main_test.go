@@ -27,9 +27,35 @@ func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 }
 
 func TestCheckConfig(t *testing.T) {
-	out, _, code := runCLI(t, "check-config", "../../examples/nocagent.yaml")
+	// The example names secret files under /etc/nocagent and an influx
+	// token in the environment: a user provides them, and so does this test.
+	example, err := os.ReadFile("../../examples/nocagent.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, f := range []string{"itsm.secret", "smtp.pass", "wecom.url"} {
+		body := "s3cret-for-the-test\n"
+		if f == "wecom.url" {
+			body = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=test\n"
+		}
+		os.WriteFile(filepath.Join(dir, f), []byte(body), 0o600)
+	}
+	service, _ := os.ReadFile("../../examples/service.yaml")
+	os.WriteFile(filepath.Join(dir, "service.yaml"), service, 0o600)
+	cfgPath := filepath.Join(dir, "nocagent.yaml")
+	os.WriteFile(cfgPath, []byte(strings.ReplaceAll(string(example), "/etc/nocagent/", dir+"/")), 0o600)
+	t.Setenv("NOCAGENT_INFLUX_TOKEN", "token-for-the-test")
+	out, _, code := runCLI(t, "check-config", cfgPath)
 	if code != 0 || !strings.Contains(out, ": ok (") {
 		t.Fatalf("example config: exit %d\n%s", code, out)
+	}
+	// As shipped, the missing secret files are named, every one.
+	out, _, _ = runCLI(t, "check-config", "../../examples/nocagent.yaml")
+	for _, want := range []string{"itsm.secret", "smtp.pass", "wecom.url"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check-config of the shipped example does not name %s:\n%s", want, out)
+		}
 	}
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte("agent:\n  listen: 127.0.0.1:9310\n  bogus: 1\ndevices:\n  - name: sw1\n    address: 127.0.0.1\n    credential: nope\n    role: access\n"), 0o600)
