@@ -181,6 +181,9 @@ func New(ctx context.Context, cfg *inventory.Config, opts Options) (_ *Agent, er
 			return nil, err
 		}
 	}
+	if err := a.loadMaintenance(ctx); err != nil {
+		return nil, err
+	}
 	a.dispatcher = ticketing.NewDispatcher(store, senders, ticketing.DispatcherOptions{Now: a.now, Logger: a.log})
 	a.corr = a.newCorrelator()
 	a.metrics = newSelfMetrics()
@@ -475,7 +478,10 @@ func (a *Agent) buildTopology() *topology.Graph {
 				}
 			}
 			for _, n := range s.Neighbors {
-				td.Neighbors = append(td.Neighbors, topology.Neighbor(n))
+				td.Neighbors = append(td.Neighbors, topology.Neighbor{
+					Protocol: n.Protocol, LocalPort: n.LocalPort, RemoteName: n.RemoteName,
+					RemotePort: n.RemotePort, RemoteChassisID: n.RemoteChassisID, RemoteAddress: n.RemoteAddress,
+				})
 			}
 		}
 		devs = append(devs, td)

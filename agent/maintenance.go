@@ -1,7 +1,10 @@
 package agent
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -78,18 +81,18 @@ func (a *Agent) maintenanceRoutes(mux *http.ServeMux) {
 			writeError(w, http.StatusBadRequest, "invalid", "maintenance window: "+err.Error())
 			return
 		}
-		m := rules.Maintenance{ID: b.ID, Reason: b.Reason, Start: b.Start, End: b.End, Schedule: b.Schedule,
-			Devices: b.Devices, Sites: b.Sites, Customers: b.Customers, Tags: b.Tags, Everything: b.Everything}
-		if b.Duration != "" {
-			d, err := time.ParseDuration(b.Duration)
-			if err != nil {
-				writeError(w, http.StatusBadRequest, "invalid", "duration: "+err.Error())
-				return
-			}
-			m.Duration = d
-		}
-		if err := a.engine.AddMaintenance(m); err != nil {
+		m, err := b.window()
+		if err != nil {
 			writeError(w, http.StatusBadRequest, "invalid", err.Error())
+			return
+		}
+		if err := a.setMaintenance(r.Context(), m, b); err != nil {
+			if errors.Is(err, errInvalidWindow) {
+				writeError(w, http.StatusBadRequest, "invalid", err.Error())
+			} else {
+				a.log.Error("maintenance window not stored", "id", m.ID, "err", err)
+				writeError(w, http.StatusInternalServerError, "internal", "maintenance window "+quote(m.ID)+" could not be stored")
+			}
 			return
 		}
 		a.log.Info("maintenance window set", "id", m.ID, "by", actor.Name, "reason", m.Reason)
@@ -101,6 +104,11 @@ func (a *Agent) maintenanceRoutes(mux *http.ServeMux) {
 			return
 		}
 		id := r.PathValue("id")
+		if _, err := a.store.DeleteRecord(r.Context(), recordMaintenance, id); err != nil {
+			a.log.Error("maintenance window not deleted", "id", id, "err", err)
+			writeError(w, http.StatusInternalServerError, "internal", "maintenance window "+quote(id)+" could not be deleted")
+			return
+		}
 		if !a.engine.RemoveMaintenance(id) {
 			writeError(w, http.StatusNotFound, "not_found", "maintenance window "+quote(id)+" not found")
 			return
@@ -108,4 +116,73 @@ func (a *Agent) maintenanceRoutes(mux *http.ServeMux) {
 		a.log.Info("maintenance window removed", "id", id, "by", actor.Name)
 		w.WriteHeader(http.StatusNoContent)
 	})
+}
+
+// recordMaintenance is the store's record kind of API-made windows.
+const recordMaintenance = "maintenance"
+
+var errInvalidWindow = errors.New("invalid maintenance window")
+
+// window is b as the rules engine's window.
+func (b MaintenanceWindow) window() (rules.Maintenance, error) {
+	m := rules.Maintenance{ID: b.ID, Reason: b.Reason, Start: b.Start, End: b.End, Schedule: b.Schedule,
+		Devices: b.Devices, Sites: b.Sites, Customers: b.Customers, Tags: b.Tags, Everything: b.Everything}
+	if b.Duration != "" {
+		d, err := time.ParseDuration(b.Duration)
+		if err != nil {
+			return m, fmt.Errorf("duration: %w", err)
+		}
+		m.Duration = d
+	}
+	return m, nil
+}
+
+// setMaintenance puts a window in force and stores it, so that it is in
+// force again after a restart; a window the store refused is not in force.
+func (a *Agent) setMaintenance(ctx context.Context, m rules.Maintenance, b MaintenanceWindow) error {
+	var prev *rules.Maintenance
+	for _, x := range a.engine.Maintenances() {
+		if x.ID == m.ID {
+			prev = &x
+		}
+	}
+	if err := a.engine.AddMaintenance(m); err != nil {
+		return fmt.Errorf("%w: %w", errInvalidWindow, err)
+	}
+	b.Active = false // derived on read
+	body, err := json.Marshal(b)
+	if err == nil {
+		err = a.store.PutRecord(ctx, ticketing.Record{Kind: recordMaintenance, ID: m.ID, Body: body})
+	}
+	if err != nil {
+		a.engine.RemoveMaintenance(m.ID)
+		if prev != nil {
+			_ = a.engine.AddMaintenance(*prev) // it was in force: it compiles
+		}
+		return err
+	}
+	return nil
+}
+
+// loadMaintenance puts the stored windows back in force at start. A window
+// that no longer compiles is logged and left stored, not dropped.
+func (a *Agent) loadMaintenance(ctx context.Context) error {
+	recs, err := a.store.Records(ctx, recordMaintenance)
+	if err != nil {
+		return fmt.Errorf("maintenance windows: %w", err)
+	}
+	for _, r := range recs {
+		var b MaintenanceWindow
+		err := json.Unmarshal(r.Body, &b)
+		if err == nil {
+			var m rules.Maintenance
+			if m, err = b.window(); err == nil {
+				err = a.engine.AddMaintenance(m)
+			}
+		}
+		if err != nil {
+			a.log.Error("stored maintenance window not in force", "id", r.ID, "err", err)
+		}
+	}
+	return nil
 }

@@ -92,6 +92,7 @@ func newSenders(cfg *inventory.Config, log *slog.Logger) (map[string]ticketing.S
 // ticketStore is SQLite or PostgreSQL.
 type ticketStore interface {
 	ticketing.Store
+	ticketing.RecordStore
 	io.Closer
 }
 

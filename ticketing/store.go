@@ -152,3 +152,20 @@ type Notice struct {
 	// token) at which the customer confirms; prefix the public base URL.
 	ConfirmURL string `json:"confirm_url,omitempty"`
 }
+
+// Record is one stored decision of kind (a maintenance window, ...) as the
+// JSON its owner wrote.
+type Record struct {
+	Kind, ID string
+	Body     []byte
+}
+
+// RecordStore keeps decisions made outside tickets across restarts.
+type RecordStore interface {
+	// PutRecord stores r, replacing the record of the same kind and id.
+	PutRecord(ctx context.Context, r Record) error
+	// DeleteRecord removes a record and reports whether there was one.
+	DeleteRecord(ctx context.Context, kind, id string) (bool, error)
+	// Records returns every record of kind, by id.
+	Records(ctx context.Context, kind string) ([]Record, error)
+}

@@ -618,3 +618,42 @@ func storeErr(err error, format string, args ...any) error {
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
+
+// PutRecord implements ticketing.RecordStore.
+func (s *Store) PutRecord(ctx context.Context, r ticketing.Record) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO records (kind, id, body) VALUES ($1, $2, $3)
+		ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body`, r.Kind, r.ID, string(r.Body))
+	if err != nil {
+		return storeErr(err, "store %s record %q on %s", r.Kind, r.ID, s.where)
+	}
+	return nil
+}
+
+// DeleteRecord implements ticketing.RecordStore.
+func (s *Store) DeleteRecord(ctx context.Context, kind, id string) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM records WHERE kind = $1 AND id = $2`, kind, id)
+	if err != nil {
+		return false, fmt.Errorf("delete %s record %q on %s: %w", kind, id, s.where, err)
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
+// Records implements ticketing.RecordStore.
+func (s *Store) Records(ctx context.Context, kind string) ([]ticketing.Record, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, body::text FROM records WHERE kind = $1 ORDER BY id`, kind)
+	if err != nil {
+		return nil, fmt.Errorf("query %s records on %s: %w", kind, s.where, err)
+	}
+	defer rows.Close()
+	var out []ticketing.Record
+	for rows.Next() {
+		r := ticketing.Record{Kind: kind}
+		var body string
+		if err := rows.Scan(&r.ID, &body); err != nil {
+			return nil, fmt.Errorf("read %s record on %s: %w", kind, s.where, err)
+		}
+		r.Body = []byte(body)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

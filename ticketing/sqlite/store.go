@@ -547,3 +547,43 @@ func storeErr(err error, format string, args ...any) error {
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
+
+// PutRecord implements ticketing.RecordStore.
+func (s *Store) PutRecord(ctx context.Context, r ticketing.Record) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO records (kind, id, body) VALUES (?, ?, ?)
+		ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body`, r.Kind, r.ID, string(r.Body))
+	if err != nil {
+		return storeErr(err, "store %s record %q", r.Kind, r.ID)
+	}
+	return nil
+}
+
+// DeleteRecord implements ticketing.RecordStore.
+func (s *Store) DeleteRecord(ctx context.Context, kind, id string) (bool, error) {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM records WHERE kind = ? AND id = ?`, kind, id)
+	if err != nil {
+		return false, fmt.Errorf("delete %s record %q: %w", kind, id, err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// Records implements ticketing.RecordStore.
+func (s *Store) Records(ctx context.Context, kind string) ([]ticketing.Record, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, body FROM records WHERE kind = ? ORDER BY id`, kind)
+	if err != nil {
+		return nil, fmt.Errorf("query %s records: %w", kind, err)
+	}
+	defer rows.Close()
+	var out []ticketing.Record
+	for rows.Next() {
+		r := ticketing.Record{Kind: kind}
+		var body string
+		if err := rows.Scan(&r.ID, &body); err != nil {
+			return nil, fmt.Errorf("read %s record: %w", kind, err)
+		}
+		r.Body = []byte(body)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

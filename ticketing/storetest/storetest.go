@@ -11,6 +11,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -51,6 +52,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"ManualLifecycleAndKB", testLifecycle},
 		{"Surveys", testSurveys},
 		{"ListFilters", testListFilters},
+		{"Records", testRecords},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newDB(t)) })
@@ -820,5 +822,54 @@ func testListFilters(t *testing.T, open Opener) {
 	ts, err = a.store.ListTickets(ctx, ticketing.Filter{Device: "core-03", Limit: 10})
 	if err != nil || len(ts) != 1 || ts[0].Timeline != nil {
 		t.Errorf("ListTickets without timeline = %+v (%v)", ts, err)
+	}
+}
+
+// testRecords: decisions kept outside tickets survive a reopen, are
+// replaced by id, listed by kind in id order and deleted once.
+func testRecords(t *testing.T, open Opener) {
+	rs, ok := open(t).(ticketing.RecordStore)
+	if !ok {
+		t.Fatal("store does not implement ticketing.RecordStore")
+	}
+	put := func(kind, id, body string) {
+		t.Helper()
+		if err := rs.PutRecord(ctx, ticketing.Record{Kind: kind, ID: id, Body: []byte(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("maintenance", "mw-2", `{"reason":"second"}`)
+	put("maintenance", "mw-1", `{"reason":"first"}`)
+	put("maintenance", "mw-2", `{"reason":"second, moved"}`)
+	put("remediation", "REM-000001", `{"state":"pending"}`)
+	if gone, err := rs.DeleteRecord(ctx, "maintenance", "mw-404"); err != nil || gone {
+		t.Fatalf("delete of an absent record = %v, %v", gone, err)
+	}
+
+	again := open(t).(ticketing.RecordStore) // another process on the same data
+	got, err := again.Records(ctx, "maintenance")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids, bodies []string
+	for _, r := range got {
+		ids = append(ids, r.ID)
+		var v struct{ Reason string }
+		if err := json.Unmarshal(r.Body, &v); err != nil {
+			t.Fatalf("record %s body %q: %v", r.ID, r.Body, err)
+		}
+		bodies = append(bodies, v.Reason)
+	}
+	if strings.Join(ids, ",") != "mw-1,mw-2" || strings.Join(bodies, ",") != "first,second, moved" {
+		t.Fatalf("records = %v %v", ids, bodies)
+	}
+	if gone, err := again.DeleteRecord(ctx, "maintenance", "mw-1"); err != nil || !gone {
+		t.Fatalf("delete mw-1 = %v, %v", gone, err)
+	}
+	if got, _ := rs.Records(ctx, "maintenance"); len(got) != 1 || got[0].ID != "mw-2" {
+		t.Fatalf("after delete: %+v", got)
+	}
+	if got, _ := rs.Records(ctx, "remediation"); len(got) != 1 {
+		t.Fatalf("another kind: %+v", got)
 	}
 }
