@@ -184,6 +184,9 @@ func New(ctx context.Context, cfg *inventory.Config, opts Options) (_ *Agent, er
 	if err := a.loadMaintenance(ctx); err != nil {
 		return nil, err
 	}
+	if err := a.loadRemediations(ctx); err != nil {
+		return nil, err
+	}
 	a.dispatcher = ticketing.NewDispatcher(store, senders, ticketing.DispatcherOptions{Now: a.now, Logger: a.log})
 	a.corr = a.newCorrelator()
 	a.metrics = newSelfMetrics()

@@ -375,6 +375,33 @@ func TestRemediationBounce(t *testing.T) {
 	if code := call("POST", "/api/v1/remediations/"+rec.ID+"/approve", "", h.tokens["customer:acme"], nil); code != http.StatusForbidden {
 		t.Errorf("customer approval: %d, want 403", code)
 	}
+	// A restart keeps the plan waiting for approval, and ids go on.
+	h.stop()
+	h.start()
+	var listed struct {
+		Remediations []struct{ ID, State string } `json:"remediations"`
+	}
+	if code := call("GET", "/api/v1/tickets/"+tk.ID+"/remediations", "", h.token, &listed); code != http.StatusOK ||
+		len(listed.Remediations) != 1 || listed.Remediations[0].ID != rec.ID || listed.Remediations[0].State != "planned" {
+		t.Fatalf("after restart: %d %+v", code, listed)
+	}
+	h.eventually(10*time.Second, "acme-acc-2 polled after the restart", func() bool {
+		var d deviceView
+		h.get("/api/v1/devices/acme-acc-2", &d)
+		return d.Reachable
+	})
+	h.eventually(10*time.Second, "remediators offered after the restart", func() bool {
+		offers.Actions = nil
+		return call("GET", "/api/v1/tickets/"+tk.ID+"/remediations", "", h.token, &offers) == http.StatusOK && len(offers.Actions) > 0
+	})
+	var dry struct {
+		ID, State string
+		Error     any
+	}
+	if code := call("POST", "/api/v1/tickets/"+tk.ID+"/remediations", `{"action":"bounce-interface","dry_run":true}`, h.tokens["engineer"], &dry); code != http.StatusCreated ||
+		dry.ID <= rec.ID {
+		t.Fatalf("plan after restart: %d %+v, want an id after %s", code, dry, rec.ID)
+	}
 	if code := call("POST", "/api/v1/remediations/"+rec.ID+"/approve", "", h.tokens["engineer"], &rec); code != http.StatusOK || rec.State != "verified" {
 		t.Fatalf("approve: %d %+v", code, rec)
 	}
@@ -390,7 +417,7 @@ func TestRemediationBounce(t *testing.T) {
 			steps = append(steps, strings.Fields(e.Note)[0])
 		}
 	}
-	if want := []string{"remediation_planned", "remediation_approved", "remediation_executed", "remediation_verified"}; !slices.Equal(steps, want) {
+	if want := []string{"remediation_planned", "remediation_planned", "remediation_approved", "remediation_executed", "remediation_verified"}; !slices.Equal(steps, want) {
 		t.Errorf("remediation steps on the timeline = %v, want %v", steps, want)
 	}
 }

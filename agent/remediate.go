@@ -22,7 +22,8 @@ import (
 // and a device is touched at most three times an hour.
 var defaultPolicy = remediation.Policy{Default: remediation.ModeApproval, MaxPerDevicePerHour: 3, MaxPerHour: 30}
 
-// remediations holds the remediation records of this agent's run.
+// remediations holds the remediation records, kept in the store as they
+// change (see saveRemediation) and read back at start.
 type remediations struct {
 	mu   sync.Mutex
 	seq  int
@@ -188,6 +189,7 @@ func (a *Agent) remediationRoutes(mux *http.ServeMux) {
 			writeError(w, http.StatusConflict, "conflict", err.Error())
 			return
 		}
+		a.saveOrLog(r.Context(), rec)
 		a.timeline(r.Context(), ev)
 		writeJSON(w, http.StatusOK, a.execute(r.Context(), rec))
 	})
@@ -226,12 +228,19 @@ func (a *Agent) plan(ctx context.Context, t ticketing.Ticket, plugin, action str
 	rec, evs := remediation.New(id, plugin, p, d, a.now())
 	a.rem.byID[id] = &rec
 	a.rem.mu.Unlock()
+	if err := a.saveRemediation(ctx, &rec); err != nil {
+		a.rem.mu.Lock()
+		delete(a.rem.byID, id)
+		a.rem.mu.Unlock()
+		return nil, err
+	}
 	a.timeline(ctx, evs...)
 	if d.Mode == remediation.ModeAuto && !d.DryRun {
 		a.rem.mu.Lock()
 		ev, err := rec.AutoApprove(a.now())
 		a.rem.mu.Unlock()
 		if err == nil {
+			a.saveOrLog(ctx, &rec)
 			a.timeline(ctx, ev)
 			return a.execute(ctx, &rec), nil
 		}
@@ -248,6 +257,7 @@ func (a *Agent) execute(ctx context.Context, rec *remediation.Remediation) *reme
 		a.rem.mu.Lock()
 		ev, _ := rec.Fail(remediation.PolicyActor, fmt.Sprintf("cannot run: %v", errors.Join(err, terr)), a.now())
 		a.rem.mu.Unlock()
+		a.saveOrLog(ctx, rec)
 		a.timeline(ctx, ev)
 		return rec
 	}
@@ -264,6 +274,7 @@ func (a *Agent) execute(ctx context.Context, rec *remediation.Remediation) *reme
 		evs, _ = rec.Executed(res, a.now())
 	}
 	a.rem.mu.Unlock()
+	a.saveOrLog(ctx, rec)
 	a.timeline(ctx, evs...)
 	if err == nil && rec.State == remediation.StateExecuted {
 		v, verr := rem.Verify(ctx, p)
@@ -275,6 +286,7 @@ func (a *Agent) execute(ctx context.Context, rec *remediation.Remediation) *reme
 			ev, _ = rec.Verified(v, a.now())
 		}
 		a.rem.mu.Unlock()
+		a.saveOrLog(ctx, rec)
 		a.timeline(ctx, ev)
 	}
 	if rec.Escalate() {
@@ -328,4 +340,61 @@ func writePluginError(w http.ResponseWriter, err error) {
 	default:
 		writeError(w, http.StatusBadGateway, "plugin_failed", err.Error())
 	}
+}
+
+// recordRemediation is the store's record kind of remediation records.
+const recordRemediation = "remediation"
+
+// saveRemediation stores rec as it is now: plans waiting for approval,
+// approvals and results survive a restart, and so does the history the
+// per-device limits count.
+func (a *Agent) saveRemediation(ctx context.Context, rec *remediation.Remediation) error {
+	a.rem.mu.Lock()
+	body, err := json.Marshal(rec)
+	a.rem.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("remediation %s: %w", rec.ID, err)
+	}
+	// A step already taken on the device is stored even when the request
+	// that took it has gone.
+	ctx = context.WithoutCancel(ctx)
+	if err := a.store.PutRecord(ctx, ticketing.Record{Kind: recordRemediation, ID: rec.ID, Body: body}); err != nil {
+		return fmt.Errorf("remediation %s: %w", rec.ID, err)
+	}
+	return nil
+}
+
+func (a *Agent) saveOrLog(ctx context.Context, rec *remediation.Remediation) {
+	if err := a.saveRemediation(ctx, rec); err != nil {
+		a.log.Error("remediation record not stored", "remediation", rec.ID, "err", err)
+	}
+}
+
+// loadRemediations reads the stored records back at start. One that was
+// approved or executed but not finished when the agent stopped is failed:
+// what happened on the device is unknown, and it is not run again.
+func (a *Agent) loadRemediations(ctx context.Context) error {
+	recs, err := a.store.Records(ctx, recordRemediation)
+	if err != nil {
+		return fmt.Errorf("remediation records: %w", err)
+	}
+	for _, r := range recs {
+		rec := &remediation.Remediation{}
+		if err := json.Unmarshal(r.Body, rec); err != nil {
+			a.log.Error("stored remediation record unreadable", "remediation", r.ID, "err", err)
+			continue
+		}
+		a.rem.byID[rec.ID] = rec
+		if n, err := strconv.Atoi(strings.TrimPrefix(rec.ID, "REM-")); err == nil && n > a.rem.seq {
+			a.rem.seq = n
+		}
+		if rec.State == remediation.StateApproved || rec.State == remediation.StateExecuted {
+			ev, err := rec.Fail(remediation.PolicyActor, "interrupted by an agent restart in state "+string(rec.State)+": check the device", a.now())
+			if err == nil {
+				a.saveOrLog(ctx, rec)
+				a.timeline(ctx, ev)
+			}
+		}
+	}
+	return nil
 }
