@@ -16,6 +16,7 @@ import (
 	"github.com/nocagent/nocagent/collector"
 	"github.com/nocagent/nocagent/collector/snmpsim"
 	"github.com/nocagent/nocagent/internal/testenv"
+	"github.com/nocagent/nocagent/inventory"
 	"github.com/nocagent/nocagent/ticketing"
 )
 
@@ -312,6 +313,7 @@ func TestInspectionOnDemand(t *testing.T) {
 // SET, and monitoring resolves the ticket with every step on its timeline.
 func TestRemediationBounce(t *testing.T) {
 	h := newHarness(t)
+	h.cfg.Remediation = &inventory.RemediationPolicy{Default: "approval", MaxPerDevicePerHour: 1}
 	h.start()
 	port := 0
 	for _, d := range snmpsim.DemoNetwork() {
@@ -402,8 +404,23 @@ func TestRemediationBounce(t *testing.T) {
 		dry.ID <= rec.ID {
 		t.Fatalf("plan after restart: %d %+v, want an id after %s", code, dry, rec.ID)
 	}
-	if code := call("POST", "/api/v1/remediations/"+rec.ID+"/approve", "", h.tokens["engineer"], &rec); code != http.StatusOK || rec.State != "verified" {
+	// A second plan while the first waits: allowed now, but approving
+	// both would exceed one run per device and hour.
+	var second struct{ ID, State string }
+	if code := call("POST", "/api/v1/tickets/"+tk.ID+"/remediations", `{"action":"bounce-interface"}`, h.tokens["engineer"], &second); code != http.StatusCreated || second.State != "planned" {
+		t.Fatalf("second plan: %d %+v", code, second)
+	}
+	// Four eyes: the engineer who planned it may not approve it.
+	if code := call("POST", "/api/v1/remediations/"+rec.ID+"/approve", "", h.tokens["engineer"], nil); code != http.StatusConflict {
+		t.Errorf("approval by the requester: %d, want 409", code)
+	}
+	if code := call("POST", "/api/v1/remediations/"+rec.ID+"/approve", "", h.tokens["manager"], &rec); code != http.StatusOK || rec.State != "verified" {
 		t.Fatalf("approve: %d %+v", code, rec)
+	}
+	var refused struct{ Error struct{ Message string } }
+	if code := call("POST", "/api/v1/remediations/"+second.ID+"/approve", "", h.tokens["manager"], &refused); code != http.StatusConflict ||
+		!strings.Contains(refused.Error.Message, "limit") {
+		t.Errorf("approval past the per-device limit: %d %+v, want 409 naming the limit", code, refused)
 	}
 	h.eventually(10*time.Second, "ticket resolved by monitoring", func() bool {
 		var got ticketing.Ticket
@@ -417,7 +434,77 @@ func TestRemediationBounce(t *testing.T) {
 			steps = append(steps, strings.Fields(e.Note)[0])
 		}
 	}
-	if want := []string{"remediation_planned", "remediation_planned", "remediation_approved", "remediation_executed", "remediation_verified"}; !slices.Equal(steps, want) {
+	if want := []string{"remediation_planned", "remediation_planned", "remediation_planned", "remediation_approved", "remediation_executed", "remediation_verified"}; !slices.Equal(steps, want) {
 		t.Errorf("remediation steps on the timeline = %v, want %v", steps, want)
+	}
+}
+
+// A plan whose port came back before approval is refused by the plugin
+// when it comes to run: a timeline entry, no escalation.
+func TestRemediationRefusedIsNotEscalated(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	port := 0
+	for _, d := range snmpsim.DemoNetwork() {
+		for _, p := range d.Ports {
+			if d.Name == "acme-acc-2" && p.Use == snmpsim.UseUser && port == 0 {
+				port = p.IfIndex
+			}
+		}
+	}
+	h.eventually(10*time.Second, "acme-acc-2 polled", func() bool {
+		var d deviceView
+		h.get("/api/v1/devices/acme-acc-2", &d)
+		return d.Reachable
+	})
+	if err := h.sim.InjectFault("acme-acc-2", snmpsim.Fault{Kind: "port-stuck", IfIndex: port}); err != nil {
+		t.Fatal(err)
+	}
+	var tk ticketing.Ticket
+	h.eventually(10*time.Second, "a ticket for the hung port", func() bool {
+		got := h.tickets("device=acme-acc-2")
+		if len(got) == 1 {
+			tk = got[0]
+		}
+		return len(got) == 1
+	})
+	post := func(path, body, token string, out any) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, "http://"+h.addr+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if out != nil {
+			json.NewDecoder(resp.Body).Decode(out)
+		}
+		return resp.StatusCode
+	}
+	var rec struct {
+		ID, State string
+		Refused   bool
+	}
+	if code := post("/api/v1/tickets/"+tk.ID+"/remediations", `{"action":"bounce-interface"}`, h.tokens["engineer"], &rec); code != http.StatusCreated {
+		t.Fatalf("plan: %d", code)
+	}
+	if err := h.sim.ClearFaults("acme-acc-2"); err != nil { // the port comes back on its own
+		t.Fatal(err)
+	}
+	if code := post("/api/v1/remediations/"+rec.ID+"/approve", "", h.tokens["manager"], &rec); code != http.StatusOK || rec.State != "failed" || !rec.Refused {
+		t.Fatalf("approve: %d %+v, want failed and refused", code, rec)
+	}
+	var got ticketing.Ticket
+	h.get("/api/v1/tickets/"+tk.ID, &got)
+	notRun := false
+	for _, e := range got.Timeline {
+		if e.Kind == ticketing.KindEscalated {
+			t.Errorf("ticket escalated after a refusal: %s", e.Note)
+		}
+		notRun = notRun || e.Kind == ticketing.KindRemediation && strings.Contains(e.Note, "not run")
+	}
+	if got.Tier != 1 || !notRun {
+		t.Errorf("tier %d, refusal on the timeline %v", got.Tier, notRun)
 	}
 }

@@ -159,7 +159,7 @@ func (a *Agent) remediationRoutes(mux *http.ServeMux) {
 			writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("no remediator offers %q for a %s ticket", body.Action, t.Category))
 			return
 		}
-		rec, err := a.plan(r.Context(), t, chosen.Plugin, body.Action, body.DryRun)
+		rec, err := a.plan(r.Context(), t, remediationActor(actor), chosen.Plugin, body.Action, body.DryRun)
 		if err != nil {
 			writePluginError(w, err)
 			return
@@ -171,19 +171,21 @@ func (a *Agent) remediationRoutes(mux *http.ServeMux) {
 		if !ok {
 			return
 		}
-		role := remediation.Role(actor.Role)
-		if actor.Role == ticketing.RoleAdmin {
-			role = remediation.RoleManager
-		}
 		a.rem.mu.Lock()
 		rec := a.rem.byID[r.PathValue("id")]
-		a.rem.mu.Unlock()
 		if rec == nil {
+			a.rem.mu.Unlock()
 			writeError(w, http.StatusNotFound, "not_found", "remediation "+quote(r.PathValue("id"))+" not found")
 			return
 		}
-		a.rem.mu.Lock()
-		ev, err := rec.Approve(remediation.Actor{Name: actor.Name, Role: role}, a.now())
+		// The limits are checked again, under the same lock as the
+		// approval: plans made earlier cannot add up past them.
+		ev, err := remediation.Event{}, error(nil)
+		if reason := policy(a.cfg).OverLimit(rec.Device, a.rem.others(rec.ID), a.now()); reason != "" {
+			err = errors.New(reason + ": approve it later")
+		} else {
+			ev, err = rec.Approve(remediationActor(actor), a.now())
+		}
 		a.rem.mu.Unlock()
 		if err != nil {
 			writeError(w, http.StatusConflict, "conflict", err.Error())
@@ -204,7 +206,7 @@ func nonNilOffers(o []offer) []offer {
 
 // plan asks the plugin for a dry-run plan, applies the policy and, where
 // the policy runs it without approval, executes it.
-func (a *Agent) plan(ctx context.Context, t ticketing.Ticket, plugin, action string, dryRun bool) (*remediation.Remediation, error) {
+func (a *Agent) plan(ctx context.Context, t ticketing.Ticket, by remediation.Actor, plugin, action string, dryRun bool) (*remediation.Remediation, error) {
 	rem, err := a.plugins.Remediator(plugin)
 	if err != nil {
 		return nil, err
@@ -218,14 +220,20 @@ func (a *Agent) plan(ctx context.Context, t ticketing.Ticket, plugin, action str
 		return nil, err
 	}
 	a.rem.mu.Lock()
-	var history []remediation.Remediation
-	for _, x := range a.rem.byID {
-		history = append(history, *x)
-	}
 	a.rem.seq++
 	id := fmt.Sprintf("REM-%06d", a.rem.seq)
-	d := policy(a.cfg).Decide(remediation.Input{Rule: req.Ticket.Rule, Category: t.Category, Action: action, Device: t.Device.Name, DryRun: dryRun}, history, a.now())
+	d := policy(a.cfg).Decide(remediation.Input{Rule: req.Ticket.Rule, Category: t.Category, Action: action, Device: t.Device.Name, DryRun: dryRun}, a.rem.others(""), a.now())
 	rec, evs := remediation.New(id, plugin, p, d, a.now())
+	rec.RequestedBy = by
+	// What the policy runs on its own is approved under the same lock as
+	// the decision, so that no other plan counts against the limits
+	// between the two.
+	auto := d.Mode == remediation.ModeAuto && !d.DryRun
+	if auto {
+		ev, err := rec.AutoApprove(a.now())
+		auto = err == nil
+		evs = append(evs, ev)
+	}
 	a.rem.byID[id] = &rec
 	a.rem.mu.Unlock()
 	if err := a.saveRemediation(ctx, &rec); err != nil {
@@ -235,15 +243,8 @@ func (a *Agent) plan(ctx context.Context, t ticketing.Ticket, plugin, action str
 		return nil, err
 	}
 	a.timeline(ctx, evs...)
-	if d.Mode == remediation.ModeAuto && !d.DryRun {
-		a.rem.mu.Lock()
-		ev, err := rec.AutoApprove(a.now())
-		a.rem.mu.Unlock()
-		if err == nil {
-			a.saveOrLog(ctx, &rec)
-			a.timeline(ctx, ev)
-			return a.execute(ctx, &rec), nil
-		}
+	if auto {
+		return a.execute(ctx, &rec), nil
 	}
 	return &rec, nil
 }
@@ -267,10 +268,16 @@ func (a *Agent) execute(ctx context.Context, rec *remediation.Remediation) *reme
 	res, err := rem.Execute(ctx, p)
 	a.rem.mu.Lock()
 	var evs []remediation.Event
-	if err != nil {
+	switch {
+	case errors.Is(err, plugins.ErrRefused):
+		// The device no longer needs it (the port came back, someone
+		// shut it): nothing ran, and nothing is escalated.
+		ev, _ := rec.Refuse(err.Error(), a.now())
+		evs = append(evs, ev)
+	case err != nil:
 		ev, _ := rec.Fail(remediation.PolicyActor, "execute: "+err.Error(), a.now())
 		evs = append(evs, ev)
-	} else {
+	default:
 		evs, _ = rec.Executed(res, a.now())
 	}
 	a.rem.mu.Unlock()
@@ -289,7 +296,7 @@ func (a *Agent) execute(ctx context.Context, rec *remediation.Remediation) *reme
 		a.saveOrLog(ctx, rec)
 		a.timeline(ctx, ev)
 	}
-	if rec.Escalate() {
+	if t, err := a.tickets.Get(ctx, rec.TicketID); err == nil && rec.Escalate() && t.State.Open() {
 		if _, err := a.tickets.Act(ctx, ticketing.Actor{Name: "remediation", Role: ticketing.RoleManager}, rec.TicketID,
 			ticketing.ActEscalate, ticketing.ActionInput{Reason: "remediation " + rec.ID + " failed or was not verified: " + rec.Reason}); err != nil {
 			a.log.Warn("escalate after remediation", "ticket", rec.TicketID, "err", err)
@@ -397,4 +404,26 @@ func (a *Agent) loadRemediations(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// others returns every record but the one with id skip, as values, for the
+// policy's limits. The caller holds mu.
+func (r *remediations) others(skip string) []remediation.Remediation {
+	out := make([]remediation.Remediation, 0, len(r.byID))
+	for id, x := range r.byID {
+		if id != skip {
+			out = append(out, *x)
+		}
+	}
+	return out
+}
+
+// remediationActor is the person behind an API call as a remediation
+// actor; an admin approves as a manager.
+func remediationActor(a ticketing.Actor) remediation.Actor {
+	role := remediation.Role(a.Role)
+	if a.Role == ticketing.RoleAdmin {
+		role = remediation.RoleManager
+	}
+	return remediation.Actor{Name: a.Name, Role: role}
 }

@@ -121,7 +121,9 @@ func (p Policy) Decide(in Input, history []Remediation, now time.Time) Decision 
 		}
 	}
 	if d.Mode == ModeApproval && len(d.Approvers) == 0 {
-		d.Approvers = []Role{RoleEngineer, RoleManager}
+		// Four eyes: a manager approves unless a rule lets a second
+		// engineer do it (never the requester: see Approve).
+		d.Approvers = []Role{RoleManager}
 	}
 	if in.DryRun || p.DryRun {
 		d.DryRun = true
@@ -135,24 +137,38 @@ func (p Policy) Decide(in Input, history []Remediation, now time.Time) Decision 
 	if d.Mode == ModeDeny {
 		return d
 	}
+	if reason := p.OverLimit(in.Device, history, now); reason != "" {
+		return Decision{Mode: ModeDeny, Reason: reason}
+	}
+	return d
+}
+
+// OverLimit says why one more execution on device now would break a
+// limit, or "" when it would not. Executions in the hour before now count,
+// and so do approved remediations not yet executed: a plan approved is a
+// run reserved. Call it with the history and the approval under one lock,
+// at plan, approval and execution alike.
+func (p Policy) OverLimit(device string, history []Remediation, now time.Time) string {
 	since := now.Add(-time.Hour)
 	var onDevice, all int
 	for _, h := range history {
-		if h.ExecutedAt.IsZero() || !h.ExecutedAt.After(since) || h.ExecutedAt.After(now) {
+		inFlight := h.State == StateApproved
+		executed := !h.ExecutedAt.IsZero() && h.ExecutedAt.After(since) && !h.ExecutedAt.After(now)
+		if !inFlight && !executed {
 			continue
 		}
 		all++
-		if h.Device == in.Device {
+		if h.Device == device {
 			onDevice++
 		}
 	}
 	switch {
 	case p.MaxPerDevicePerHour > 0 && onDevice >= p.MaxPerDevicePerHour:
-		return Decision{Mode: ModeDeny, Reason: fmt.Sprintf("limit: %d remediations executed on %s in the last hour (max %d)", onDevice, in.Device, p.MaxPerDevicePerHour)}
+		return fmt.Sprintf("limit: %d remediations executed or approved on %s in the last hour (max %d)", onDevice, device, p.MaxPerDevicePerHour)
 	case p.MaxPerHour > 0 && all >= p.MaxPerHour:
-		return Decision{Mode: ModeDeny, Reason: fmt.Sprintf("limit: %d remediations executed in the last hour (max %d)", all, p.MaxPerHour)}
+		return fmt.Sprintf("limit: %d remediations executed or approved in the last hour (max %d)", all, p.MaxPerHour)
 	}
-	return d
+	return ""
 }
 
 func cmpMode(m Mode) Mode {

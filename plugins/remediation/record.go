@@ -74,6 +74,11 @@ type Remediation struct {
 	PlannedAt  time.Time             `json:"planned_at"`
 	ApprovedAt time.Time             `json:"approved_at,omitzero"`
 	ApprovedBy Actor                 `json:"approved_by,omitzero"`
+	// RequestedBy is who asked for the plan; they may not approve it.
+	RequestedBy Actor `json:"requested_by,omitzero"`
+	// Refused: the plugin would not act when it came to it (the port had
+	// come back, someone shut it): nothing ran, nothing to escalate.
+	Refused bool `json:"refused,omitempty"`
 	ExecutedAt time.Time             `json:"executed_at,omitzero"`
 	DoneAt     time.Time             `json:"done_at,omitzero"` // verified or failed
 }
@@ -126,6 +131,8 @@ func (r *Remediation) Approve(a Actor, now time.Time) (Event, error) {
 		return Event{}, fmt.Errorf("%w: remediation %s: policy says %s", ErrTransition, r.ID, r.Decision.Mode)
 	case a.Name == "" || !r.Decision.MayApprove(a.Role) && !(r.Decision.Mode == ModeAuto && (a.Role == RoleEngineer || a.Role == RoleManager)):
 		return Event{}, fmt.Errorf("%w: remediation %s: %s (%s) may not approve; approvers: %v", ErrTransition, r.ID, a.Name, a.Role, r.Decision.Approvers)
+	case a.Name == r.RequestedBy.Name:
+		return Event{}, fmt.Errorf("%w: remediation %s: %s requested it and may not approve it too: another person must", ErrTransition, r.ID, a.Name)
 	}
 	r.State, r.ApprovedAt, r.ApprovedBy = StateApproved, now, a
 	return r.event(EventApproved, a, now, fmt.Sprintf("%s on %s approved by %s (%s)", r.Action, r.Device, a.Name, a.Role), nil), nil
@@ -185,9 +192,21 @@ func (r *Remediation) Fail(a Actor, reason string, now time.Time) (Event, error)
 	return r.fail(a, now, reason), nil
 }
 
+// Refuse ends an approved remediation that the plugin would not run when
+// it came to it: a timeline entry, not a failure to escalate.
+func (r *Remediation) Refuse(reason string, now time.Time) (Event, error) {
+	if err := r.want(StateApproved, "refuse"); err != nil {
+		return Event{}, err
+	}
+	r.Refused = true
+	ev := r.fail(PolicyActor, now, "not run: "+reason)
+	ev.Message = fmt.Sprintf("%s on %s not run: %s", r.Action, r.Device, reason)
+	return ev, nil
+}
+
 // Escalate reports whether the ticket must be escalated: a remediation
 // that was executed (or approved) and then failed or could not be
-// verified. A denial or a refusal before anything ran does not escalate.
+// verified. A denial, or a refusal before anything ran, does not escalate.
 func (r *Remediation) Escalate() bool {
-	return r.State == StateFailed && !r.ApprovedAt.IsZero()
+	return r.State == StateFailed && !r.ApprovedAt.IsZero() && !r.Refused
 }

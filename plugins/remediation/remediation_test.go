@@ -75,15 +75,15 @@ func TestDecide(t *testing.T) {
 			want: Decision{Mode: ModeDeny, Reason: "policy rule 3 (category=security -> deny)"},
 		},
 		{
-			name: "default approval by engineer or manager", policy: p,
+			name: "default approval by a manager", policy: p,
 			in:   Input{Category: "performance", Action: "ssh-command", Device: "core-1"},
-			want: Decision{Mode: ModeApproval, Approvers: []Role{RoleEngineer, RoleManager}, Reason: "no policy rule matches: default approval"},
+			want: Decision{Mode: ModeApproval, Approvers: []Role{RoleManager}, Reason: "no policy rule matches: default approval"},
 		},
 		{
 			name: "per-device limit", policy: p,
 			in:      Input{Rule: "access_port_down", Action: "bounce-interface", Device: "acc-1"},
 			history: []Remediation{executed("acc-1", t0.Add(-10*time.Minute)), executed("acc-1", t0.Add(-59*time.Minute)), executed("acc-2", t0.Add(-time.Minute))},
-			want:    Decision{Mode: ModeDeny, Reason: "limit: 2 remediations executed on acc-1 in the last hour (max 2)"},
+			want:    Decision{Mode: ModeDeny, Reason: "limit: 2 remediations executed or approved on acc-1 in the last hour (max 2)"},
 		},
 		{
 			name: "older than an hour does not count", policy: p,
@@ -92,10 +92,16 @@ func TestDecide(t *testing.T) {
 			want:    Decision{Mode: ModeAuto, Reason: "policy rule 1 (rule=access_port_down, action=bounce-interface -> auto)"},
 		},
 		{
+			name: "approved, not yet executed, counts", policy: p,
+			in:      Input{Rule: "access_port_down", Action: "bounce-interface", Device: "acc-1"},
+			history: []Remediation{executed("acc-1", t0.Add(-10*time.Minute)), {Device: "acc-1", State: StateApproved}},
+			want:    Decision{Mode: ModeDeny, Reason: "limit: 2 remediations executed or approved on acc-1 in the last hour (max 2)"},
+		},
+		{
 			name: "global limit", policy: p,
 			in:      Input{Rule: "access_port_down", Action: "bounce-interface", Device: "acc-9"},
 			history: []Remediation{executed("a", t0.Add(-1*time.Minute)), executed("b", t0.Add(-2*time.Minute)), executed("c", t0.Add(-3*time.Minute))},
-			want:    Decision{Mode: ModeDeny, Reason: "limit: 3 remediations executed in the last hour (max 3)"},
+			want:    Decision{Mode: ModeDeny, Reason: "limit: 3 remediations executed or approved in the last hour (max 3)"},
 		},
 		{
 			name: "dry run requested", policy: p,
@@ -242,6 +248,33 @@ func TestLifecycle(t *testing.T) {
 				return nil
 			},
 			wantState: StatePlanned, wantEvents: []string{EventPlanned},
+		},
+		{
+			name: "the requester may not approve", decision: Decision{Mode: ModeApproval, Approvers: []Role{RoleEngineer, RoleManager}},
+			run: func(t *testing.T, r *Remediation) []Event {
+				r.RequestedBy = Actor{Name: "bob", Role: RoleEngineer}
+				if _, err := r.Approve(Actor{Name: "bob", Role: RoleEngineer}, t0); !errors.Is(err, ErrTransition) {
+					t.Errorf("bob approved his own plan: %v", err)
+				}
+				e, err := r.Approve(Actor{Name: "eve", Role: RoleEngineer}, t0)
+				must(t, err)
+				return []Event{e}
+			},
+			wantState: StateApproved, wantEvents: []string{EventPlanned, EventApproved},
+		},
+		{
+			name: "refused when it came to run: no escalation", decision: auto,
+			run: func(t *testing.T, r *Remediation) []Event {
+				e1, err := r.AutoApprove(t0)
+				must(t, err)
+				e2, err := r.Refuse("port is up: nothing to repair", t0)
+				must(t, err)
+				if !strings.Contains(e2.Message, "not run: port is up") {
+					t.Errorf("refusal message %q", e2.Message)
+				}
+				return []Event{e1, e2}
+			},
+			wantState: StateFailed, wantEvents: []string{EventPlanned, EventApproved, EventFailed},
 		},
 		{
 			name: "rejected by the approver", decision: approval,
