@@ -78,9 +78,9 @@ type Remediation struct {
 	RequestedBy Actor `json:"requested_by,omitzero"`
 	// Refused: the plugin would not act when it came to it (the port had
 	// come back, someone shut it): nothing ran, nothing to escalate.
-	Refused bool `json:"refused,omitempty"`
-	ExecutedAt time.Time             `json:"executed_at,omitzero"`
-	DoneAt     time.Time             `json:"done_at,omitzero"` // verified or failed
+	Refused    bool      `json:"refused,omitempty"`
+	ExecutedAt time.Time `json:"executed_at,omitzero"`
+	DoneAt     time.Time `json:"done_at,omitzero"` // verified or failed
 }
 
 // New records a plan. A denied decision fails the remediation at once.
