@@ -41,7 +41,7 @@ func (p *Profile) fetchPlan() profileFetch {
 			add(m.Table, m.Used, m.Free, m.Total, m.Percent, m.NameColumn, m.NameEntity, m.Require, m.Where.column())
 		}
 		for _, s := range p.Sensors {
-			add(s.Table, s.Value, s.Status, s.NameColumn, s.NameEntity, s.Require, s.Where.column())
+			add(s.Table, s.Value, s.Status, s.NameColumn, s.NameEntity, s.Scale, s.Precision, s.Require, s.Where.column())
 		}
 		for _, s := range p.Ports {
 			add(true, s.NameColumn, s.InOctets, s.OutOctets, s.OperStatus, s.Where.column())
@@ -362,13 +362,17 @@ func decodeProfileSensors(p *Profile, d profileData, ents map[int]string) []Sens
 			if pdu, ok := d.value(s.Table, s.Value, idx); ok {
 				v, ok := pduFloat(pdu)
 				if s.ValueRegexp != nil {
-					v, ok = regexpFloat(s.ValueRegexp, pduString(pdu))
+					v, ok = regexpFloat(s.ValueRegexp, pduText(pdu))
 				}
 				if ok && skipValue(s.SkipValues, v) {
 					continue
 				}
 				if ok {
-					sn.Value, hasValue = v/div, true
+					v = d.scaled(s, idx, v)/div + s.Offset
+					if (s.Min != nil && v < *s.Min) || (s.Max != nil && v > *s.Max) {
+						continue
+					}
+					sn.Value, hasValue = v, true
 				}
 			}
 			if pdu, ok := d.value(s.Table, s.Status, idx); ok {
@@ -558,4 +562,43 @@ func regexpFloat(re *Regexp, s string) (float64, bool) {
 	}
 	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 	return f, err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
+}
+
+// scaled applies the row's scale and precision columns, when the spec
+// names them, to the raw value v. A precision outside 0..9 is an agent
+// bug (some Cisco agents report 1615384784) and is ignored.
+func (d profileData) scaled(s SensorSpec, idx string, v float64) float64 {
+	scale, prec := 9, 0 // units, no decimals
+	if p, ok := d.value(s.Table, s.Scale, idx); ok {
+		if n, ok := pduInt(p); ok {
+			scale = int(n)
+		}
+	}
+	if p, ok := d.value(s.Table, s.Precision, idx); ok {
+		if n, ok := pduInt(p); ok && n >= 0 && n <= 9 {
+			prec = int(n)
+		}
+	}
+	exp := 0
+	if scale > 0 && scale < len(sensorScaleExp) {
+		exp = sensorScaleExp[scale]
+	}
+	if e := exp - prec; e < 0 {
+		return v / math.Pow10(-e)
+	}
+	return v * math.Pow10(exp-prec)
+}
+
+// pduText is an OCTET STRING as its bytes, not hex-encoded when they are
+// not UTF-8 (as pduString does), so that value_regexp can read the number
+// out of text carrying a non-ASCII unit (" 61\xa2XC", a degree sign in a
+// legacy code page).
+func pduText(p gosnmp.SnmpPDU) string {
+	switch v := p.Value.(type) {
+	case []byte:
+		return strings.Trim(string(v), " \t\r\n\x00")
+	case string:
+		return strings.Trim(v, " \t\r\n\x00")
+	}
+	return ""
 }

@@ -153,10 +153,24 @@ type SensorSpec struct {
 	Status     OID       `yaml:"status"`
 	StatusMap  StatusMap `yaml:"status_map"`
 	// ValueRegexp reads the number from group 1 of this regexp on a text
-	// value ("41.00 degrees C normal").
+	// value ("41.00 degrees C normal"), matched against the raw bytes.
 	ValueRegexp *Regexp `yaml:"value_regexp"`
-	Require     OID     `yaml:"require"`
-	Rows        `yaml:",inline"`
+	// Scale and Precision are columns of an ENTITY-SENSOR-MIB-like table
+	// (CISCO-ENTITY-SENSOR-MIB, vendor copies of RFC 3433) holding each
+	// row's EntitySensorDataScale and precision: the value is then
+	// raw × 10^scale / 10^precision, before the divisor.
+	Scale     OID `yaml:"scale"`
+	Precision OID `yaml:"precision"`
+	// Offset is added after the divisor, for agents that report in an
+	// offset encoding (-128 for a temperature sent as 256ths plus 128 °C).
+	Offset float64 `yaml:"offset"`
+	// Min and Max bound a plausible reading: a value outside them (after
+	// divisor and offset) is the agent's "no probe" or an unsigned
+	// rendering of a negative sentinel, and the row is left out.
+	Min     *float64 `yaml:"min"`
+	Max     *float64 `yaml:"max"`
+	Require OID      `yaml:"require"`
+	Rows    `yaml:",inline"`
 }
 
 // IdentitySource is one place to read model, serial or firmware from; the

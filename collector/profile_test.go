@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -365,4 +366,57 @@ func FuzzLoadProfile(f *testing.F) {
 		}
 		applyProfile(p, newProfileData(plan.columns, pdus, walked), newSnapshot("x", t0))
 	})
+}
+
+// Scale and precision columns (CISCO-ENTITY-SENSOR-MIB layout), offset,
+// min/max bounds and value_regexp on non-UTF-8 text.
+func TestProfileSensorScaling(t *testing.T) {
+	p, err := ParseProfile("scale.yaml", []byte(`
+name: scale
+match: [{sys_object_id: 1.9}]
+sensors:
+  - class: temperature
+    table: true
+    value: 1.9.1.4
+    scale: 1.9.1.2
+    precision: 1.9.1.3
+    where: {column: 1.9.1.1, match: '^8$'}
+    skip_values: [-127]
+    index_entity: true
+  - class: temperature
+    table: true
+    value: 1.9.2
+    divisor: 256
+    offset: -128
+    max: 200
+    name: 'sfp {index}'
+  - class: temperature
+    value: 1.9.3.0
+    value_regexp: '^\s*(-?[0-9.]+)'
+    name: text
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := p.fetchPlan()
+	walked := []gosnmp.SnmpPDU{
+		vInt(".1.9.1.1.10", 8), vInt(".1.9.1.2.10", 8), vInt(".1.9.1.3.10", 0), vInt(".1.9.1.4.10", 27835), // milli: 27.835
+		vInt(".1.9.1.1.11", 8), vInt(".1.9.1.2.11", 9), vInt(".1.9.1.3.11", 1), vInt(".1.9.1.4.11", 346), // units, 1 digit
+		vInt(".1.9.1.1.12", 8), vInt(".1.9.1.2.12", 9), vInt(".1.9.1.3.12", 1615384784), vInt(".1.9.1.4.12", 41), // bogus precision ignored
+		vInt(".1.9.1.1.13", 8), vInt(".1.9.1.2.13", 9), vInt(".1.9.1.3.13", 0), vInt(".1.9.1.4.13", -127), // no reading
+		vInt(".1.9.1.1.14", 4), vInt(".1.9.1.2.14", 8), vInt(".1.9.1.3.14", 0), vInt(".1.9.1.4.14", 12000), // volts: not this class
+		vInt(".1.9.2.1", 41331), vInt(".1.9.2.2", 65535*256), // 33.45 °C; far out of range
+	}
+	scalars := []gosnmp.SnmpPDU{{Name: ".1.9.3.0", Type: gosnmp.OctetString, Value: []byte(" 61\xa2XC")}}
+	snap := newSnapshot("x", t0)
+	snap.Entities = []Entity{{Index: 11, Name: "Gi1/0/52 Module"}}
+	applyProfile(p, newProfileData(plan.columns, scalars, walked), snap)
+	var got []string
+	for _, s := range snap.Sensors {
+		got = append(got, fmt.Sprintf("%s=%.4g", s.Name, s.Value))
+	}
+	want := []string{"temperature 10=27.84", "Gi1/0/52 Module=34.6", "temperature 12=41", "sfp 1=33.45", "text=61"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("sensors = %q\nwant %q", got, want)
+	}
 }

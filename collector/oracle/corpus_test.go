@@ -65,6 +65,14 @@ var allowed = map[string]string{
 	"infinera-xtm_infinera-xtm-r33b-43 cpu": "sysinfoBoardLoadLoad1Min is a load average, not a percentage",
 	"teldat_teldatm1 cpu":                   "the oracle's values (5/1/5) are not those of the recording (6/5/5); its poller section agrees with us",
 	"teldat_teldatvdsl2 cpu":                "the oracle's values (5/1/5) are not those of the recording (10/36/24); its poller section agrees with us",
+	// Temperature and fan: readings the recording does not hold, or that
+	// LibreNMS scales wrongly.
+	"sgos temperature":                            "the recording holds no BLUECOAT-SG-SENSOR-MIB rows (6 varbinds in all); the oracle's 19 readings (all 0) are not in it",
+	"sgos fan":                                    "the recording holds no BLUECOAT-SG-SENSOR-MIB rows (6 varbinds in all); the oracle's 18 readings (all 0) are not in it",
+	"powerconnect_3031 temperature":               "the recording holds 3 varbinds and no RADLAN environment table; the oracle's reading (0) is not in it",
+	"edgeosolt_uisp-fiber temperature":            "LibreNMS divides the UFiber temperatures (37..44 °C) by 1000 and shows 0.037 °C",
+	"microsens-g6 temperature":                    "informationTemperature says \"63.5C / 146.7F\"; LibreNMS converts 63.5 as if Fahrenheit (17.5 °C)",
+	"loop-telecom_loop-am3440-ccpb-a temperature": "c1Temperature and dpwmTemperature are text (\" 61\\xa2XC\", \"47.000000 \\xa2XC\"); LibreNMS reads the first byte of their hex dump (20, 34)",
 	// Interfaces.
 	"aos6 interfaces":            "one ifName holds binary bytes, rendered differently",
 	"infinera-groove interfaces": "ifIndex 1001000003000 is outside IF-MIB's InterfaceIndex range (1..2147483647)",

@@ -280,17 +280,33 @@ func checkInterfaces(snap *collector.Snapshot, ports []Port) Check {
 	return c
 }
 
-// matchAll pairs each want with a distinct got for which same holds, and
-// returns how many wants were paired and how many gots were left over.
+// matchAll pairs each want with a distinct got for which same holds, as
+// many as can be paired (a maximum matching: taking the first fitting got
+// for each want can leave a later want without one when a tolerance lets
+// a got fit two wants), and returns how many wants were paired and how
+// many gots were left over.
 func matchAll(nWant, nGot int, same func(w, g int) bool) (paired, extra int) {
-	used := make([]bool, nGot)
-	for w := range nWant {
+	owner := make([]int, nGot) // want paired with each got, or -1
+	for g := range owner {
+		owner[g] = -1
+	}
+	var try func(w int, seen []bool) bool
+	try = func(w int, seen []bool) bool {
 		for g := range nGot {
-			if !used[g] && same(w, g) {
-				used[g] = true
-				paired++
-				break
+			if seen[g] || !same(w, g) {
+				continue
 			}
+			seen[g] = true
+			if owner[g] < 0 || try(owner[g], seen) {
+				owner[g] = w
+				return true
+			}
+		}
+		return false
+	}
+	for w := range nWant {
+		if try(w, make([]bool, nGot)) {
+			paired++
 		}
 	}
 	return paired, nGot - paired
