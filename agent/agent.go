@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -56,7 +57,7 @@ type Options struct {
 
 // Agent is one running nocagent process.
 type Agent struct {
-	cfg   *inventory.Config
+	cfg   atomic.Pointer[inventory.Config] // replaced by Reload
 	log   *slog.Logger
 	now   func() time.Time
 	opts  Options
@@ -91,6 +92,8 @@ type Agent struct {
 	// reconciled counts answering polls per device since the start, up to
 	// the one that checks its open tickets against the rules' state.
 	reconciled map[string]int
+	// reconcileWhy is the note on symptoms reconcile clears.
+	reconcileWhy string
 
 	ln net.Listener
 }
@@ -104,10 +107,12 @@ func New(ctx context.Context, cfg *inventory.Config, opts Options) (_ *Agent, er
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	a := &Agent{cfg: cfg, log: opts.Logger, now: opts.Now, opts: opts,
+	a := &Agent{log: opts.Logger, now: opts.Now, opts: opts,
 		latest: map[string]*collector.Snapshot{}, good: map[string]*collector.Snapshot{},
 		nbrSig: map[string]string{}, flaps: map[string]bool{}, reconciled: map[string]int{},
-		rem: remediations{byID: map[string]*remediation.Remediation{}}, limits: defaultHTTPLimits}
+		reconcileWhy: "no longer present when the agent restarted",
+		rem:          remediations{byID: map[string]*remediation.Remediation{}}, limits: defaultHTTPLimits}
+	a.cfg.Store(cfg)
 	a.kpi = &kpiMetrics{a: a}
 
 	a.graph = a.buildTopology()
@@ -122,7 +127,7 @@ func New(ctx context.Context, cfg *inventory.Config, opts Options) (_ *Agent, er
 	if err := matrix.Validate(); err != nil {
 		return nil, fmt.Errorf("priority matrix: %w", err)
 	}
-	a.engine = rules.NewEngine(rs, rules.Options{Logger: a.log, Matrix: matrix, NetworkDevice: func(n string) bool { _, ok := cfg.Device(n); return ok }})
+	a.engine = rules.NewEngine(rs, rules.Options{Logger: a.log, Matrix: matrix, NetworkDevice: func(n string) bool { _, ok := a.config().Device(n); return ok }})
 
 	dataDir := cfg.ResolvePath(cfg.Agent.DataDir)
 	a.dataDir = dataDir
@@ -167,7 +172,7 @@ func New(ctx context.Context, cfg *inventory.Config, opts Options) (_ *Agent, er
 	a.tickets, err = ticketing.New(store, ticketing.Options{Now: a.now, Logger: a.log, Channels: channels, Process: process,
 		Devices: a.deviceContext, ConfirmSecret: confirmKey, Categories: rules.Categories(),
 		Customers: func(id string) (string, bool) {
-			c, ok := a.cfg.Customer(id)
+			c, ok := a.config().Customer(id)
 			return c.Contract, ok
 		}})
 	if err != nil {
@@ -190,11 +195,10 @@ func New(ctx context.Context, cfg *inventory.Config, opts Options) (_ *Agent, er
 	a.dispatcher = ticketing.NewDispatcher(store, senders, ticketing.DispatcherOptions{Now: a.now, Logger: a.log})
 	a.corr = a.newCorrelator()
 	a.metrics = newSelfMetrics()
-	profiles := collector.BuiltinProfiles()
-	if cfg.Agent.ProfilesDir != "" {
-		if profiles, err = collector.LoadProfiles(cfg.Agent.ProfilesDir); err != nil {
-			return nil, fmt.Errorf("vendor profiles: %w", err)
-		}
+	a.metrics.reloaded(true, a.now())
+	profiles, err := loadProfiles(cfg)
+	if err != nil {
+		return nil, err
 	}
 	a.sched = collector.NewScheduler(collector.SchedulerOptions{
 		Workers: cfg.Agent.Workers, Logger: a.log, Now: a.now, Profiles: profiles,
@@ -203,6 +207,19 @@ func New(ctx context.Context, cfg *inventory.Config, opts Options) (_ *Agent, er
 			Tuning: collector.NewTuningCache()},
 	}, a.onSnapshot)
 	return a, nil
+}
+
+// loadProfiles is the built-in vendor profiles with the config's
+// profiles_dir laid over them.
+func loadProfiles(cfg *inventory.Config) (*collector.ProfileSet, error) {
+	if cfg.Agent.ProfilesDir == "" {
+		return collector.BuiltinProfiles(), nil
+	}
+	p, err := collector.LoadProfiles(cfg.Agent.ProfilesDir)
+	if err != nil {
+		return nil, fmt.Errorf("vendor profiles: %w", err)
+	}
+	return p, nil
 }
 
 // loadRules is the built-in pack plus the config's rule files.
@@ -222,16 +239,16 @@ func loadRules(cfg *inventory.Config) (*rules.RuleSet, error) {
 // and closes the store. It returns the first error that stopped it.
 func (a *Agent) Run(ctx context.Context) error {
 	defer a.store.Close()
-	ln, err := net.Listen("tcp", a.cfg.Agent.Listen)
+	ln, err := net.Listen("tcp", a.config().Agent.Listen)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", a.cfg.Agent.Listen, err)
+		return fmt.Errorf("listen on %s: %w", a.config().Agent.Listen, err)
 	}
 	// The key pair is loaded before anything starts, not by ServeTLS, so
 	// a bad pair stops the start with a clear error.
 	var tlsConfig *tls.Config
-	tlsOn := a.cfg.Agent.TLSCert != ""
+	tlsOn := a.config().Agent.TLSCert != ""
 	if tlsOn {
-		cert, err := tls.LoadX509KeyPair(a.cfg.Agent.TLSCert, a.cfg.Agent.TLSKey)
+		cert, err := tls.LoadX509KeyPair(a.config().Agent.TLSCert, a.config().Agent.TLSKey)
 		if err != nil {
 			ln.Close()
 			return fmt.Errorf("agent.tls_cert/tls_key: %w", err)
@@ -304,7 +321,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			cancel(fmt.Errorf("poll scheduler: %w", err))
 		}
 	})
-	a.log.Info("agent started", "listen", ln.Addr().String(), "tls", tlsOn, "devices", len(a.cfg.Devices))
+	a.log.Info("agent started", "listen", ln.Addr().String(), "tls", tlsOn, "devices", len(a.config().Devices))
 	<-ctx.Done()
 
 	shutdown, done := context.WithTimeout(context.Background(), 5*time.Second)
@@ -318,6 +335,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	return nil
 }
 
+// config is the configuration in force.
+func (a *Agent) config() *inventory.Config { return a.cfg.Load() }
+
 // Addr is the HTTP listen address once Run has bound it, else "".
 func (a *Agent) Addr() string {
 	a.mu.RLock()
@@ -328,11 +348,13 @@ func (a *Agent) Addr() string {
 	return a.ln.Addr().String()
 }
 
-func (a *Agent) targets() []collector.Target {
-	out := make([]collector.Target, 0, len(a.cfg.Devices))
-	for _, d := range a.cfg.Devices {
-		cred, _ := a.cfg.Credential(d.Credential) // validated: it exists
-		out = append(out, collector.Target{Device: d, Credential: cred, Interval: a.cfg.PollInterval(d)})
+func (a *Agent) targets() []collector.Target { return a.targetsOf(a.config()) }
+
+func (a *Agent) targetsOf(cfg *inventory.Config) []collector.Target {
+	out := make([]collector.Target, 0, len(cfg.Devices))
+	for _, d := range cfg.Devices {
+		cred, _ := cfg.Credential(d.Credential) // validated: it exists
+		out = append(out, collector.Target{Device: d, Credential: cred, Interval: cfg.PollInterval(d)})
 	}
 	return out
 }
@@ -345,7 +367,7 @@ const staleGood = 10
 
 func (a *Agent) onSnapshot(s *collector.Snapshot) {
 	a.metrics.observePoll(s)
-	dev, ok := a.cfg.Device(s.Device)
+	dev, ok := a.config().Device(s.Device)
 	if !ok {
 		return
 	}
@@ -361,7 +383,7 @@ func (a *Agent) onSnapshot(s *collector.Snapshot) {
 			a.reconciled[s.Device] = n + 1
 			reconcile = n+1 == 2
 		}
-		if collector.Supersedes(a.good[s.Device], s, staleGood*a.cfg.Agent.PollInterval) {
+		if collector.Supersedes(a.good[s.Device], s, staleGood*a.config().Agent.PollInterval) {
 			a.good[s.Device] = s
 			if sig := neighborSignature(s); sig != a.nbrSig[s.Device] {
 				a.nbrSig[s.Device] = sig
@@ -391,7 +413,7 @@ func (a *Agent) onSnapshot(s *collector.Snapshot) {
 
 // ruleTarget is what the rules know of a device beyond its snapshot.
 func (a *Agent) ruleTarget(dev inventory.Device, graph *topology.Graph) rules.Target {
-	cust, _ := a.cfg.Customer(dev.Customer)
+	cust, _ := a.config().Customer(dev.Customer)
 	t := rules.Target{
 		Name: dev.Name, Role: dev.Role, Customer: dev.Customer, Tier: cust.Tier,
 		Site: dev.Site, Tags: dev.Tags, Downstream: len(graph.Downstream(dev.Name)),
@@ -470,8 +492,8 @@ func (a *Agent) ingestSignal(sig ticketing.Signal, al rules.Alert) {
 // neighbours of the last answering snapshot of every device. Callers hold
 // a.mu (or are New, before anything runs).
 func (a *Agent) buildTopology() *topology.Graph {
-	devs := make([]topology.Device, 0, len(a.cfg.Devices))
-	for _, d := range a.cfg.Devices {
+	devs := make([]topology.Device, 0, len(a.config().Devices))
+	for _, d := range a.config().Devices {
 		td := topology.Device{Name: d.Name, Addresses: []string{d.Address}, Upstream: d.Upstream}
 		if s := a.good[d.Name]; s != nil {
 			td.SysName = s.System.Name

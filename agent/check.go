@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/nocagent/nocagent/collector"
 	"github.com/nocagent/nocagent/export/influx"
 	"github.com/nocagent/nocagent/inventory"
 	"github.com/nocagent/nocagent/ticketing"
@@ -36,10 +35,8 @@ func CheckConfig(cfg *inventory.Config) []error {
 	if _, err := newSenders(cfg, slog.New(slog.DiscardHandler)); err != nil {
 		errs = append(errs, err)
 	}
-	if dir := cfg.Agent.ProfilesDir; dir != "" {
-		if _, err := collector.LoadProfiles(dir); err != nil {
-			errs = append(errs, fmt.Errorf("vendor profiles: %w", err))
-		}
+	if _, err := loadProfiles(cfg); err != nil {
+		errs = append(errs, err)
 	}
 	if cfg.Agent.TLSCert != "" {
 		if _, err := tls.LoadX509KeyPair(cfg.Agent.TLSCert, cfg.Agent.TLSKey); err != nil {

@@ -18,11 +18,11 @@ func (a *Agent) newCorrelator() *rules.Correlator {
 	return rules.NewCorrelator(a.graph, rules.CorrelatorOptions{
 		// Wait one poll interval so that every device behind a fault has
 		// been polled once before deciding which one is the root.
-		Settle: a.cfg.Agent.PollInterval,
-		Matrix: priorityMatrix(a.cfg),
+		Settle: a.config().Agent.PollInterval,
+		Matrix: priorityMatrix(a.config()),
 		Rule:   unreachableRule,
 		Devices: func(name string) rules.DeviceInfo {
-			dev, _ := a.cfg.Device(name)
+			dev, _ := a.config().Device(name)
 			a.mu.RLock()
 			defer a.mu.RUnlock()
 			info := rules.DeviceInfo{Target: a.ruleTarget(dev, a.graph)}
@@ -36,7 +36,7 @@ func (a *Agent) newCorrelator() *rules.Correlator {
 
 // flushLoop decides outages that have settled.
 func (a *Agent) flushLoop(ctx context.Context) {
-	period := min(time.Second, max(a.cfg.Agent.PollInterval/4, 50*time.Millisecond))
+	period := min(time.Second, max(a.config().Agent.PollInterval/4, 50*time.Millisecond))
 	every(ctx, period, false, func() { a.applyIncidents(a.corr.Flush(a.now())) })
 }
 

@@ -15,11 +15,11 @@ import (
 // trap from a known device asks for an immediate poll to confirm what it
 // says, and link traps feed the rule engine as events.
 func (a *Agent) startTraps(ctx context.Context) error {
-	if a.cfg.Agent.TrapListen == "" {
+	if a.config().Agent.TrapListen == "" {
 		return nil
 	}
 	events := make(chan collector.TrapEvent, 1024)
-	tr, err := collector.ListenTraps(ctx, a.cfg.Agent.TrapListen, a.cfg, collector.TrapOptions{
+	tr, err := collector.ListenTraps(ctx, a.config().Agent.TrapListen, a.config(), collector.TrapOptions{
 		Logger: a.log, Now: a.now,
 		OnEvent: func(e collector.TrapEvent) {
 			select {
@@ -58,7 +58,7 @@ func (a *Agent) onTrap(e collector.TrapEvent) {
 	if e.Device == "" {
 		return
 	}
-	dev, ok := a.cfg.Device(e.Device)
+	dev, ok := a.config().Device(e.Device)
 	if !ok {
 		return
 	}

@@ -41,7 +41,7 @@ type deviceView struct {
 func (a *Agent) handler(reg *prometheus.Registry, tickets http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "devices": len(a.cfg.Devices)})
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "devices": len(a.config().Devices)})
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelError)}))
 	mux.HandleFunc("GET /api/v1/devices", func(w http.ResponseWriter, r *http.Request) {
@@ -122,20 +122,20 @@ func visible(who ticketing.Actor, customer string) bool {
 func (a *Agent) deviceViews(who ticketing.Actor) []deviceView {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	out := make([]deviceView, 0, len(a.cfg.Devices))
+	out := make([]deviceView, 0, len(a.config().Devices))
 	own := func(names []string) []string {
 		if who.Role != ticketing.RoleCustomer {
 			return nonNil(names)
 		}
 		kept := []string{}
 		for _, n := range names {
-			if d, ok := a.cfg.Device(n); ok && visible(who, d.Customer) {
+			if d, ok := a.config().Device(n); ok && visible(who, d.Customer) {
 				kept = append(kept, n)
 			}
 		}
 		return kept
 	}
-	for _, d := range a.cfg.Devices {
+	for _, d := range a.config().Devices {
 		if !visible(who, d.Customer) {
 			continue
 		}
@@ -166,7 +166,7 @@ func (a *Agent) deviceViews(who ticketing.Actor) []deviceView {
 // devices announce).
 func (a *Agent) customerTopology(v topology.View, customer string) topology.View {
 	mine := func(name string) bool {
-		d, ok := a.cfg.Device(name)
+		d, ok := a.config().Device(name)
 		return ok && d.Customer == customer
 	}
 	out := topology.View{Devices: []topology.DeviceView{}}

@@ -30,7 +30,7 @@ import (
 // tickets.
 func (a *Agent) startPlugins(ctx context.Context, dataDir string) error {
 	hc := plugins.HostConfig{Builtins: builtin.All(), Logger: a.log, Now: a.now, Configs: map[string][]byte{}}
-	if p := a.cfg.Plugins; p != nil {
+	if p := a.config().Plugins; p != nil {
 		hc.Dir = p.Dir
 		for name, path := range p.ConfigFiles {
 			b, err := os.ReadFile(path)
@@ -50,8 +50,8 @@ func (a *Agent) startPlugins(ctx context.Context, dataDir string) error {
 	dir := filepath.Join(dataDir, "inspections")
 	a.inspectionDir = dir
 	s, err := inspection.NewScheduler(inspection.Config{
-		Contracts: contracts(a.cfg),
-		Targets:   func() []inspection.Target { return inspection.TargetsFromInventory(a.cfg) },
+		Contracts: contracts(a.config()),
+		Targets:   func() []inspection.Target { return inspection.TargetsFromInventory(a.config()) },
 		Snapshot: func(_ context.Context, t inspection.Target) (*collector.Snapshot, error) {
 			a.mu.RLock()
 			defer a.mu.RUnlock()
@@ -89,7 +89,7 @@ func (a *Agent) onFinding(_ context.Context, r inspection.Reported) {
 	if !ok {
 		return
 	}
-	dev, _ := a.cfg.Device(r.Device.Name)
+	dev, _ := a.config().Device(r.Device.Name)
 	a.mu.RLock()
 	target := a.ruleTarget(dev, a.graph)
 	a.mu.RUnlock()
@@ -103,7 +103,7 @@ func (a *Agent) onFinding(_ context.Context, r inspection.Reported) {
 	}
 	a.ingestSignal(ticketing.Signal{
 		Fingerprint: r.Fingerprint(), Rule: "inspection/" + r.Finding.Inspector, Firing: true,
-		Severity: sev, Category: r.Finding.Category, Priority: priorityMatrix(a.cfg).Priority(sev, target),
+		Severity: sev, Category: r.Finding.Category, Priority: priorityMatrix(a.config()).Priority(sev, target),
 		Summary: summary, Description: r.Finding.Recommendation, At: a.now(), Device: dc,
 	}, rules.Alert{Rule: "inspection/" + r.Finding.Inspector, Device: r.Device.Name, Summary: summary})
 }
@@ -113,7 +113,7 @@ func (a *Agent) archiveReport(r inspection.InspectionResult, dir string) {
 	lang := c.Lang()
 	var buf bytes.Buffer
 	name := ""
-	if cust, ok := a.cfg.Customer(c.Customer); ok {
+	if cust, ok := a.config().Customer(c.Customer); ok {
 		name = cust.Name
 	}
 	if err := reports.RenderInspection(&buf, reports.InspectionData{Result: r, CustomerName: name, Generated: a.now()}, lang); err != nil {
@@ -192,7 +192,7 @@ func (a *Agent) pluginRoutes(mux *http.ServeMux) {
 			}
 			var buf bytes.Buffer
 			name := ""
-			if cust, ok := a.cfg.Customer(c.Customer); ok {
+			if cust, ok := a.config().Customer(c.Customer); ok {
 				name = cust.Name
 			}
 			lang := c.Lang()
@@ -313,12 +313,12 @@ func (a *Agent) serviceReport(ctx context.Context, dir string, c inspection.Cont
 		return err
 	}
 	var devices []string
-	for _, t := range inspection.TargetsFromInventory(a.cfg) {
+	for _, t := range inspection.TargetsFromInventory(a.config()) {
 		if c.InScope(t) {
 			devices = append(devices, t.Device.Name)
 		}
 	}
-	cust, _ := a.cfg.Customer(c.Customer)
+	cust, _ := a.config().Customer(c.Customer)
 	d, truncated, err := reports.Collect(ctx, a.tickets, c, cust.Name, devices, last, month, now)
 	if err != nil {
 		return err

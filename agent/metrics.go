@@ -20,6 +20,9 @@ type selfMetrics struct {
 	ruleEval     prometheus.Histogram
 	trapsDropped prometheus.Counter
 	snmpErrors   *prometheus.CounterVec
+	// As Prometheus reports its own reloads: 1 when the last reload (or
+	// the start) succeeded, and when the last success was.
+	reloadOK, reloadAt prometheus.Gauge
 }
 
 func newSelfMetrics() *selfMetrics {
@@ -41,7 +44,22 @@ func newSelfMetrics() *selfMetrics {
 		trapsDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "nocagent_traps_dropped_total", Help: "Traps accepted but dropped because the event queue was full.",
 		}),
+		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "nocagent_config_last_reload_successful", Help: "1 if the last configuration reload (SIGHUP) or the start succeeded, 0 if it was refused.",
+		}),
+		reloadAt: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "nocagent_config_last_reload_success_timestamp_seconds", Help: "When the configuration in force was loaded (start or last successful reload).",
+		}),
 	}
+}
+
+func (m *selfMetrics) reloaded(ok bool, at time.Time) {
+	if ok {
+		m.reloadOK.Set(1)
+		m.reloadAt.Set(float64(at.Unix()))
+		return
+	}
+	m.reloadOK.Set(0)
 }
 
 func (m *selfMetrics) observePoll(s *collector.Snapshot) {
@@ -65,6 +83,8 @@ func (m *selfMetrics) Describe(ch chan<- *prometheus.Desc) {
 	m.ruleEval.Describe(ch)
 	m.trapsDropped.Describe(ch)
 	m.snmpErrors.Describe(ch)
+	m.reloadOK.Describe(ch)
+	m.reloadAt.Describe(ch)
 }
 
 func (m *selfMetrics) Collect(ch chan<- prometheus.Metric) {
@@ -73,6 +93,8 @@ func (m *selfMetrics) Collect(ch chan<- prometheus.Metric) {
 	m.ruleEval.Collect(ch)
 	m.trapsDropped.Collect(ch)
 	m.snmpErrors.Collect(ch)
+	m.reloadOK.Collect(ch)
+	m.reloadAt.Collect(ch)
 }
 
 // ticketMetrics reads open tickets and the notification backlog from the
@@ -186,7 +208,7 @@ func (p *pollTopologyMetrics) Collect(ch chan<- prometheus.Metric) {
 		}
 		return false
 	}
-	for _, d := range p.a.cfg.Devices {
+	for _, d := range p.a.config().Devices {
 		for _, l := range p.a.graph.Links(d.Name) {
 			if l.A > l.B {
 				continue // each link once, from its lower-named end
@@ -207,8 +229,8 @@ func b2f(b bool) float64 {
 func (a *Agent) ExportDevices() []export.Device {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	out := make([]export.Device, 0, len(a.cfg.Devices))
-	for _, d := range a.cfg.Devices {
+	out := make([]export.Device, 0, len(a.config().Devices))
+	for _, d := range a.config().Devices {
 		out = append(out, export.Device{Name: d.Name, Customer: d.Customer, Site: d.Site, Role: d.Role, Snapshot: a.latest[d.Name]})
 	}
 	return out
@@ -286,7 +308,7 @@ func (k *kpiMetrics) refresh(ctx context.Context) {
 	now := k.a.now()
 	system := ticketing.Actor{Name: "metrics", Role: ticketing.RoleAdmin}
 	var out []prometheus.Metric
-	for _, c := range k.a.cfg.Customers {
+	for _, c := range k.a.config().Customers {
 		rep, err := k.a.tickets.KPIs(ctx, system, ticketing.KPIFilter{Customer: c.ID, From: now.Add(-kpiWindow), To: now,
 			Devices: k.a.deviceCount(c.ID, "")})
 		if err != nil {

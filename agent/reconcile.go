@@ -9,7 +9,8 @@ import (
 	"github.com/nocagent/nocagent/ticketing"
 )
 
-// reconcile runs once per device after the agent starts, on the second
+// reconcile runs once per device after the agent starts (and after a
+// reload), on the second
 // snapshot in which the device answers (the first has no rates, so rate
 // rules cannot hold yet): alert state lives in memory, so a
 // fault that cleared while the agent was down would never send its
@@ -25,6 +26,9 @@ func (a *Agent) reconcile(device string) {
 		return
 	}
 	holding := a.engine.Holding(device)
+	a.mu.RLock()
+	why := a.reconcileWhy
+	a.mu.RUnlock()
 	for _, summary := range open {
 		if summary.Source != ticketing.SourceMonitoring {
 			continue
@@ -42,7 +46,7 @@ func (a *Agent) reconcile(device string) {
 				Fingerprint: ev.Fingerprint, Rule: ev.Rule, Instance: ev.Instance, Firing: false,
 				Severity: ev.Severity, Category: t.Category, Priority: string(ev.Priority), Value: ev.Value,
 				Threshold: ev.Threshold, Summary: ev.Summary, At: a.now(), Device: dc,
-				Note: "no longer present when the agent restarted",
+				Note: why,
 			}
 			a.ingestSignal(sig, rules.Alert{Rule: ev.Rule, Device: device, Summary: ev.Summary})
 		}

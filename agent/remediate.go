@@ -60,11 +60,11 @@ func (a *Agent) offers(ctx context.Context, t ticketing.Ticket) []offer {
 // request builds what a remediator needs from the ticket's device only: a
 // remediation never runs against a device outside the ticket's scope.
 func (a *Agent) request(t ticketing.Ticket, action string) (plugins.Request, error) {
-	dev, ok := a.cfg.Device(t.Device.Name)
+	dev, ok := a.config().Device(t.Device.Name)
 	if !ok {
 		return plugins.Request{}, fmt.Errorf("%w: ticket %s has no inventory device", plugins.ErrInvalid, t.ID)
 	}
-	cred, _ := a.cfg.Credential(dev.Credential)
+	cred, _ := a.config().Credential(dev.Credential)
 	req := plugins.Request{
 		Action: action,
 		Device: plugins.Device{Name: dev.Name, Address: dev.Address, CredentialRef: dev.Credential, Vendor: t.Device.Vendor,
@@ -181,7 +181,7 @@ func (a *Agent) remediationRoutes(mux *http.ServeMux) {
 		// The limits are checked again, under the same lock as the
 		// approval: plans made earlier cannot add up past them.
 		ev, err := remediation.Event{}, error(nil)
-		if reason := policy(a.cfg).OverLimit(rec.Device, a.rem.others(rec.ID), a.now()); reason != "" {
+		if reason := policy(a.config()).OverLimit(rec.Device, a.rem.others(rec.ID), a.now()); reason != "" {
 			err = errors.New(reason + ": approve it later")
 		} else {
 			ev, err = rec.Approve(remediationActor(actor), a.now())
@@ -222,7 +222,7 @@ func (a *Agent) plan(ctx context.Context, t ticketing.Ticket, by remediation.Act
 	a.rem.mu.Lock()
 	a.rem.seq++
 	id := fmt.Sprintf("REM-%06d", a.rem.seq)
-	d := policy(a.cfg).Decide(remediation.Input{Rule: req.Ticket.Rule, Category: t.Category, Action: action, Device: t.Device.Name, DryRun: dryRun}, a.rem.others(""), a.now())
+	d := policy(a.config()).Decide(remediation.Input{Rule: req.Ticket.Rule, Category: t.Category, Action: action, Device: t.Device.Name, DryRun: dryRun}, a.rem.others(""), a.now())
 	rec, evs := remediation.New(id, plugin, p, d, a.now())
 	rec.RequestedBy = by
 	// What the policy runs on its own is approved under the same lock as

@@ -179,8 +179,8 @@ func secretFile(path string) ([]byte, error) {
 // for the availability KPI.
 func (a *Agent) deviceCount(customer, contract string) int {
 	n := 0
-	for _, d := range a.cfg.Devices {
-		cust, _ := a.cfg.Customer(d.Customer)
+	for _, d := range a.config().Devices {
+		cust, _ := a.config().Customer(d.Customer)
 		if (customer == "" || d.Customer == customer) && (contract == "" || cust.Contract == contract) {
 			n++
 		}
@@ -242,12 +242,12 @@ func every(ctx context.Context, period time.Duration, now bool, fn func()) {
 // topology, and identity from its last answering poll (an unreachable
 // device's own snapshot is empty).
 func (a *Agent) deviceContext(name string) (ticketing.DeviceContext, bool) {
-	dev, ok := a.cfg.Device(name)
+	dev, ok := a.config().Device(name)
 	if !ok {
 		return ticketing.DeviceContext{}, false
 	}
-	cust, _ := a.cfg.Customer(dev.Customer)
-	site, _ := a.cfg.Site(dev.Site)
+	cust, _ := a.config().Customer(dev.Customer)
+	site, _ := a.config().Site(dev.Site)
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	dc := ticketing.DeviceContext{

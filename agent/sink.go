@@ -62,7 +62,7 @@ func (s *sinkSender) Send(ctx context.Context, msg ticketing.OutboxMessage) erro
 // acknowledges the ticket here.
 func (a *Agent) pullSinks(ctx context.Context) {
 	var names []string
-	for _, n := range a.cfg.Notifiers {
+	for _, n := range a.config().Notifiers {
 		if n.Kind == inventory.NotifierITSM {
 			names = append(names, n.Plugin)
 		}

@@ -66,7 +66,9 @@ type Scheduler struct {
 	urgent  []string // devices to poll now (PollNow), applied by Run
 	pending []Target // set by Update, applied by Run
 	hasNew  bool
-	wake    chan struct{}
+	// profiles starts as opts.Profiles; SetProfiles replaces it.
+	profiles *ProfileSet
+	wake     chan struct{}
 }
 
 // NewScheduler returns a scheduler that hands every Snapshot, with rates
@@ -89,13 +91,22 @@ func NewScheduler(opts SchedulerOptions, emit func(*Snapshot)) *Scheduler {
 		}
 	}
 	return &Scheduler{
-		opts:    opts,
-		emit:    emit,
-		rates:   NewRateTracker(opts.MaxRateGap),
-		log:     log,
-		entries: map[string]*schedEntry{},
-		wake:    make(chan struct{}, 1),
+		opts:     opts,
+		emit:     emit,
+		rates:    NewRateTracker(opts.MaxRateGap),
+		log:      log,
+		entries:  map[string]*schedEntry{},
+		wake:     make(chan struct{}, 1),
+		profiles: opts.Profiles,
 	}
+}
+
+// SetProfiles replaces the vendor profiles, as on a reload; polls that
+// start after it use them.
+func (s *Scheduler) SetProfiles(p *ProfileSet) {
+	s.mu.Lock()
+	s.profiles = p
+	s.mu.Unlock()
 }
 
 type schedEntry struct {
@@ -298,7 +309,7 @@ func (s *Scheduler) apply(due *dueHeap, now time.Time) {
 // read under s.mu, since Update may replace it meanwhile.
 func (s *Scheduler) pollOne(ctx context.Context, e *schedEntry) {
 	s.mu.Lock()
-	t := e.t
+	t, profiles := e.t, s.profiles
 	current := s.entries[t.Device.Name] == e
 	if current {
 		e.polls++
@@ -316,7 +327,7 @@ func (s *Scheduler) pollOne(ctx context.Context, e *schedEntry) {
 	if prev != nil && prev.Target != t.Device.Address {
 		prev = nil // the device moved: nothing of the old answer holds
 	}
-	snap := s.opts.Poll(pctx, t, PollOptions{Session: s.opts.Session, Now: s.opts.Now, Profiles: s.opts.Profiles, Previous: prev})
+	snap := s.opts.Poll(pctx, t, PollOptions{Session: s.opts.Session, Now: s.opts.Now, Profiles: profiles, Previous: prev})
 	cancel()
 	snap.Device = t.Device.Name
 	if ctx.Err() != nil {

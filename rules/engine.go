@@ -222,18 +222,7 @@ func NewEngine(rs *RuleSet, opts Options) *Engine {
 		netDev:  opts.NetworkDevice,
 		devices: map[string]*deviceState{},
 	}
-	if rs != nil {
-		e.rules = rs.Rules()
-		for _, m := range rs.Maintenance {
-			if err := m.compile(); err == nil {
-				e.maint = append(e.maint, m)
-			}
-		}
-	}
-	for _, r := range e.rules {
-		e.hasEvent = e.hasEvent || r.Scope == ScopeEvent
-	}
-	e.errs = make([]uint64, len(e.rules))
+	e.setRules(rs)
 	if e.matrix.Cells == nil {
 		e.matrix = DefaultPriorityMatrix()
 	}
@@ -276,6 +265,61 @@ func (e *Engine) device(dev string, t Target) *deviceState {
 		}
 	}
 	return ds
+}
+
+// SetRules replaces the rule set and priority matrix, as on a reload. The
+// alert states of rules that keep their name carry over (a firing alert
+// stays firing, a pending one keeps its clock); those of rules that are gone
+// are dropped, so the caller reconciles their tickets. Windows declared in
+// the old rule files give way to the new files' ones; others stay.
+func (e *Engine) SetRules(rs *RuleSet, matrix PriorityMatrix) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	old := e.rules
+	e.setRules(rs)
+	if matrix.Cells != nil {
+		e.matrix = matrix
+	}
+	byName := make(map[string]int, len(e.rules))
+	for i, r := range e.rules {
+		byName[r.Name] = i
+	}
+	for _, ds := range e.devices {
+		alerts := make(map[stateKey]*state, len(ds.alerts))
+		perRule := make([]int, len(e.rules))
+		for k, st := range ds.alerts {
+			ni, ok := byName[old[k.rule].Name]
+			if !ok {
+				continue
+			}
+			k.rule = ni
+			alerts[k] = st
+			perRule[ni]++
+		}
+		ds.alerts, ds.perRule, ds.hasParams = alerts, perRule, false
+	}
+}
+
+// setRules installs rs's rules and rule-file windows; the caller holds mu
+// or has the only reference.
+func (e *Engine) setRules(rs *RuleSet) {
+	e.rules, e.hasEvent = nil, false
+	e.maint = slices.DeleteFunc(e.maint, func(m Maintenance) bool { return m.fromRules })
+	if rs != nil {
+		e.rules = rs.Rules()
+		for _, m := range rs.Maintenance {
+			if err := m.compile(); err == nil {
+				m.fromRules = true
+				e.maint = slices.DeleteFunc(e.maint, func(x Maintenance) bool { return x.ID == m.ID })
+				e.maint = append(e.maint, m)
+			}
+		}
+		slices.SortFunc(e.maint, func(a, b Maintenance) int { return cmp.Compare(a.ID, b.ID) })
+	}
+	for _, r := range e.rules {
+		e.hasEvent = e.hasEvent || r.Scope == ScopeEvent
+	}
+	e.errs = make([]uint64, len(e.rules))
 }
 
 // Evaluate runs every rule over one device's snapshot taken at now and

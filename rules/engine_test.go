@@ -593,3 +593,47 @@ func TestHolding(t *testing.T) {
 		t.Errorf("unknown device: %v", h)
 	}
 }
+
+// A reload keeps the states of rules that keep their name: a firing alert
+// neither fires again nor resolves; a removed rule's state goes; a new rule
+// starts evaluating.
+func TestSetRulesKeepsStates(t *testing.T) {
+	e := NewEngine(Default(), Options{})
+	hot := snapshot(true)
+	hot.CPU[0].Percent = 95
+	e.Evaluate(t0, hot, target)
+	got := e.Evaluate(t0.Add(2*time.Minute), hot, target)
+	sameTransitions(t, "before reload", got, []transition{{"cpu_high", "cpu0", StateFiring, 95}})
+
+	// The same pack with one more rule (a memory rule that fires at once).
+	next := mustParse(t, `groups:
+  - name: extra
+    rules:
+      - name: memory_any
+        scope: memory
+        condition: "memory.percent > 10"
+        for: 0s
+        severity: minor
+        category: performance
+        summary: "memory {{.Value}}"
+`)
+	merged, err := Merge(Default(), next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.SetRules(merged, PriorityMatrix{})
+	got = e.Evaluate(t0.Add(3*time.Minute), hot, target)
+	sameTransitions(t, "after reload", got, []transition{{"memory_any", "processor", StateFiring, 40}})
+	if h := e.Holding("sw1"); len(h) != 2 {
+		t.Errorf("holding after reload = %v, want cpu_high and memory_any", h)
+	}
+
+	// Without cpu_high its firing state is gone; nothing resolves here: the
+	// caller reconciles the ticket.
+	e.SetRules(next, PriorityMatrix{})
+	got = e.Evaluate(t0.Add(4*time.Minute), hot, target)
+	sameTransitions(t, "rule removed", got, nil)
+	if h := e.Holding("sw1"); len(h) != 1 {
+		t.Errorf("holding after removal = %v, want memory_any only", h)
+	}
+}

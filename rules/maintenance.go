@@ -36,7 +36,8 @@ type Maintenance struct {
 	Tags       []string `yaml:"tags" json:"tags,omitempty"`
 	Everything bool     `yaml:"everything" json:"everything,omitempty"`
 
-	sched cron.Schedule
+	sched     cron.Schedule
+	fromRules bool // declared in a rule file: replaced when the rules are
 }
 
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)

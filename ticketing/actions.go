@@ -310,7 +310,7 @@ func (s *Service) escalate(ctx context.Context, tx Tx, now time.Time, c *change,
 	if t.Tier == 3 {
 		recipients = s.managerRecipients()
 	} else {
-		for _, e := range s.proc.cfg.Engineers {
+		for _, e := range s.process().cfg.Engineers {
 			if e.Tier == t.Tier && e.skilled(t.Category) {
 				recipients = append(recipients, "engineer:"+e.Name)
 			}
@@ -326,7 +326,7 @@ func (s *Service) escalate(ctx context.Context, tx Tx, now time.Time, c *change,
 // autoAssignTier assigns only an engineer of exactly that tier.
 func (s *Service) autoAssignTier(ctx context.Context, tx Tx, now time.Time, c *change, tier int, exclude string) error {
 	var same []Engineer
-	for _, e := range s.proc.cfg.Engineers {
+	for _, e := range s.process().cfg.Engineers {
 		if e.Tier == tier {
 			same = append(same, e)
 		}

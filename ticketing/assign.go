@@ -59,7 +59,7 @@ func Pick(engineers []Engineer, category, customer string, tier int, exclude str
 // reason; with no engineer configured or qualified the ticket keeps its
 // assignee.
 func (s *Service) autoAssign(ctx context.Context, tx Tx, now time.Time, c *change, tier int, exclude string) error {
-	if len(s.proc.cfg.Engineers) == 0 {
+	if len(s.process().cfg.Engineers) == 0 {
 		return nil
 	}
 	loads, err := tx.OpenLoads(ctx)
@@ -67,7 +67,7 @@ func (s *Service) autoAssign(ctx context.Context, tx Tx, now time.Time, c *chang
 		return err
 	}
 	t := c.t
-	e, why, ok := Pick(s.proc.cfg.Engineers, t.Category, t.Device.Customer, tier, exclude, loads, now)
+	e, why, ok := Pick(s.process().cfg.Engineers, t.Category, t.Device.Customer, tier, exclude, loads, now)
 	if !ok || e.Name == t.Assignee {
 		return nil
 	}
@@ -80,15 +80,15 @@ func (s *Service) autoAssign(ctx context.Context, tx Tx, now time.Time, c *chang
 // isEngineer reports whether name may be assigned tickets: a configured
 // engineer or manager. With no roster configured anyone may be.
 func (s *Service) isAssignable(name string) bool {
-	if len(s.proc.cfg.Engineers) == 0 && len(s.proc.cfg.Managers) == 0 {
+	if len(s.process().cfg.Engineers) == 0 && len(s.process().cfg.Managers) == 0 {
 		return true
 	}
-	for _, e := range s.proc.cfg.Engineers {
+	for _, e := range s.process().cfg.Engineers {
 		if e.Name == name {
 			return true
 		}
 	}
-	for _, m := range s.proc.cfg.Managers {
+	for _, m := range s.process().cfg.Managers {
 		if m == name {
 			return true
 		}
@@ -98,7 +98,7 @@ func (s *Service) isAssignable(name string) bool {
 
 func (s *Service) managerRecipients() []string {
 	var rs []string
-	for _, m := range s.proc.cfg.Managers {
+	for _, m := range s.process().cfg.Managers {
 		rs = append(rs, "manager:"+m)
 	}
 	if len(rs) == 0 {

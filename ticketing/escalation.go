@@ -97,11 +97,11 @@ func (s *Service) Tick(ctx context.Context, now time.Time) (TickReport, error) {
 
 // plan returns what Tick must do to t at now; nothing when t is up to date.
 func (s *Service) plan(t Ticket, now time.Time) []tickOp {
-	cfg := s.proc.cfg
+	cfg := s.process().cfg
 	var ops []tickOp
 	switch {
 	case t.State == StateNew:
-		st := s.proc.slaStatus(t, now)
+		st := s.process().slaStatus(t, now)
 		r := replay(t, false, now)
 		auto := 0
 		for _, ev := range t.Timeline {
@@ -142,7 +142,7 @@ func (s *Service) tickApply(ctx context.Context, tx Tx, now time.Time, c *change
 	t := c.t
 	switch op {
 	case opEscalate:
-		resp := s.proc.slaStatus(*t, now).Response
+		resp := s.process().slaStatus(*t, now).Response
 		reason := fmt.Sprintf("not acknowledged within the %s response target", resp.Target)
 		if err := s.escalate(ctx, tx, now, c, ActorSystem, reason); err != nil {
 			return err
@@ -154,19 +154,19 @@ func (s *Service) tickApply(ctx context.Context, tx Tx, now time.Time, c *change
 			to = []string{"engineer:" + t.Assignee}
 		}
 		c.event(now, ActorSystem, KindReminder, "", remindAssignee,
-			fmt.Sprintf("%s %s: no progress note for %s", t.Priority, t.ID, s.proc.cfg.Escalation.ReminderAfter))
+			fmt.Sprintf("%s %s: no progress note for %s", t.Priority, t.ID, s.process().cfg.Escalation.ReminderAfter))
 		c.notify(to...)
 		rep.Reminded++
 	case opRemindManagers:
 		c.event(now, ActorSystem, KindReminder, "", remindManagers,
-			fmt.Sprintf("%s %s: no progress note for %s (assignee %q)", t.Priority, t.ID, s.proc.cfg.Escalation.ManagerReminderAfter, t.Assignee))
+			fmt.Sprintf("%s %s: no progress note for %s (assignee %q)", t.Priority, t.ID, s.process().cfg.Escalation.ManagerReminderAfter, t.Assignee))
 		c.notify(s.managerRecipients()...)
 		rep.Reminded++
 	case opVerify:
 		from := t.State
 		t.State = StateVerified
 		c.event(now, ActorMonitoring, KindVerified, string(from), string(StateVerified),
-			fmt.Sprintf("monitoring: all %d symptoms clear for %s", len(t.Evidence), s.proc.cfg.VerifyAfter))
+			fmt.Sprintf("monitoring: all %d symptoms clear for %s", len(t.Evidence), s.process().cfg.VerifyAfter))
 		rep.Verified++
 	case opReopen:
 		e := t.Evidence[firingEvidence(*t, "")]

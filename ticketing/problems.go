@@ -37,10 +37,10 @@ func (s *Service) linkProblem(ctx context.Context, tx Tx, now time.Time, t Ticke
 	}
 	ids := []string{t.ID}
 	if !ok {
-		if ids, err = tx.TicketIDsByFingerprint(ctx, t.Fingerprint, now.Add(-s.proc.cfg.ProblemWindow)); err != nil {
+		if ids, err = tx.TicketIDsByFingerprint(ctx, t.Fingerprint, now.Add(-s.process().cfg.ProblemWindow)); err != nil {
 			return Ticket{}, err
 		}
-		if len(ids) < s.proc.cfg.ProblemThreshold {
+		if len(ids) < s.process().cfg.ProblemThreshold {
 			return t, nil
 		}
 		seq, err := tx.NextProblemSeq(ctx)
@@ -49,7 +49,7 @@ func (s *Service) linkProblem(ctx context.Context, tx Tx, now time.Time, t Ticke
 		}
 		p = Problem{
 			ID: fmt.Sprintf("PRB-%06d", seq), Fingerprint: t.Fingerprint, State: ProblemOpen, OpenedAt: now,
-			Title: fmt.Sprintf("%s: %d tickets in %s", t.Title, len(ids), s.proc.cfg.ProblemWindow),
+			Title: fmt.Sprintf("%s: %d tickets in %s", t.Title, len(ids), s.process().cfg.ProblemWindow),
 		}
 		if err := tx.CreateProblem(ctx, seq, p); err != nil {
 			return Ticket{}, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -54,13 +55,29 @@ type Service struct {
 	window     time.Duration
 	chans      []string
 	prefix     string
-	proc       *process
+	proc       atomic.Pointer[process] // replaced by SetProcess on a reload
 	devices    func(name string) (DeviceContext, bool)
 	customers  func(id string) (string, bool)
 	categories []string
 
 	confirmSecret []byte
 	confirmTTL    time.Duration
+}
+
+// process is the service process in force.
+func (s *Service) process() *process { return s.proc.Load() }
+
+// SetProcess puts a new service process in force, as on a reload: SLA
+// targets, calendars, escalation, engineers and managers. Tickets keep
+// their clocks; what they are measured against changes. An invalid
+// configuration changes nothing.
+func (s *Service) SetProcess(c ProcessConfig) error {
+	proc, err := c.compile()
+	if err != nil {
+		return err
+	}
+	s.proc.Store(proc)
+	return nil
 }
 
 // NewService returns a Service storing tickets in store. It panics if
@@ -87,12 +104,12 @@ func New(store Store, opts Options) (*Service, error) {
 		window:  opts.ReopenWindow,
 		chans:   append([]string(nil), opts.Channels...),
 		prefix:  opts.IDPrefix,
-		proc:    proc,
 		devices: opts.Devices, customers: opts.Customers, categories: opts.Categories,
 
 		confirmSecret: append([]byte(nil), opts.ConfirmSecret...),
 		confirmTTL:    opts.ConfirmTTL,
 	}
+	s.proc.Store(proc)
 	if s.confirmTTL <= 0 {
 		s.confirmTTL = DefaultConfirmTTL
 	}
@@ -521,7 +538,7 @@ func (s *Service) write(ctx context.Context, tx Tx, now time.Time, c *change) (T
 func (s *Service) notices(t Ticket, evs []Event, to map[int][]string, now time.Time) ([]OutboxMessage, error) {
 	snapshot := t
 	snapshot.Timeline = nil
-	snapshot.SLA = s.proc.slaStatus(t, now)
+	snapshot.SLA = s.process().slaStatus(t, now)
 	var msgs []OutboxMessage
 	for _, ev := range evs {
 		if !ev.Kind.Notifies() || len(s.chans) == 0 {
@@ -580,7 +597,7 @@ func (s *Service) decorate(t Ticket, now time.Time) Ticket {
 	t.Escalated = t.Tier > 1
 	t = withImpact(t)
 	if len(t.Timeline) > 0 {
-		t.SLA = s.proc.slaStatus(t, now)
+		t.SLA = s.process().slaStatus(t, now)
 		t.Service = serviceOf(t)
 	}
 	return t

@@ -86,7 +86,7 @@ func (s *Service) SubmitSurvey(ctx context.Context, a Actor, id string, in Surve
 		if t.State != StateClosed || t.ClosedAt == nil {
 			return Errorf(ECONFLICT, "ticket %s is %s: a survey is taken after closing", id, t.State)
 		}
-		if exp := t.ClosedAt.Add(s.proc.cfg.SurveyValidFor); now.After(exp) {
+		if exp := t.ClosedAt.Add(s.process().cfg.SurveyValidFor); now.After(exp) {
 			return Errorf(ECONFLICT, "the survey of ticket %s expired at %s", id, exp.Format(time.RFC3339))
 		}
 		who := eventActor(a)
@@ -96,8 +96,8 @@ func (s *Service) SubmitSurvey(ctx context.Context, a Actor, id string, in Surve
 		if in.Rating == Unsatisfied {
 			due := now.Add(FollowUpDue)
 			var supervisor string
-			if len(s.proc.cfg.Managers) > 0 {
-				supervisor = s.proc.cfg.Managers[0]
+			if len(s.process().cfg.Managers) > 0 {
+				supervisor = s.process().cfg.Managers[0]
 			}
 			comment := sv.Comment
 			if comment == "" {

@@ -8,7 +8,9 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -96,22 +98,49 @@ func newRunCmd(g *globalFlags, stderr io.Writer) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			path, _ := cmd.Flags().GetString("config")
+			overrides := func(cfg *inventory.Config) {
+				if listen != "" {
+					cfg.Agent.Listen = listen
+				}
+				if store != "" {
+					cfg.Store = store
+				}
+			}
 			cfg, err := inventory.Load(path)
-			if err != nil {
+			if err == nil {
+				overrides(cfg)
+			} else {
 				fmt.Fprintln(stderr, err)
 				return &exitError{code: 2, err: fmt.Errorf("refusing to start: %s is not valid", path)}
 			}
-			if listen != "" {
-				cfg.Agent.Listen = listen
-			}
-			if store != "" {
-				cfg.Store = store
-			}
 			ctx := cmd.Context()
-			a, err := agent.New(ctx, cfg, agent.Options{Logger: g.logger(stderr)})
+			log := g.logger(stderr)
+			a, err := agent.New(ctx, cfg, agent.Options{Logger: log})
 			if err != nil {
 				return err
 			}
+			// SIGHUP reloads the configuration; a bad one is refused and
+			// the running one stays.
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			go func() {
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-hup:
+					}
+					restart, err := a.ReloadFile(path, overrides)
+					if err != nil {
+						log.Error("configuration reload refused; the running configuration stays", "file", path, "err", err)
+						continue
+					}
+					if len(restart) > 0 {
+						log.Warn("configuration reloaded; these settings take effect at the next restart", "file", path, "settings", restart)
+					}
+				}
+			}()
 			return a.Run(ctx)
 		},
 	}
