@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/gosnmp/gosnmp"
 )
@@ -49,7 +50,7 @@ func (p *Profile) fetchPlan() profileFetch {
 		for _, s := range p.Neighbors {
 			add(true, s.RemoteName, s.RemoteDescr, s.RemotePort, s.RemotePortSubtype, s.RemoteChassis, s.RemoteChassisSubtype)
 		}
-		for _, srcs := range [][]IdentitySource{p.Model, p.Serial, p.Firmware} {
+		for _, srcs := range [][]IdentitySource{p.Model, p.Serial, p.Firmware, p.PartNumber} {
 			for _, s := range srcs {
 				add(false, s.OID)
 				add(true, s.Column)
@@ -516,9 +517,38 @@ func applyProfile(p *Profile, d profileData, snap *Snapshot) {
 			snap.Sources[key] = src
 		}
 	}
+	entityModel := snap.Model // ENTITY-MIB's, before the profile's
 	ident("model", p.Model, &snap.Model, "model")
 	ident("serial", p.Serial, &snap.Serial, "serial")
 	ident("firmware", p.Firmware, &snap.Firmware, "firmware")
+	var src string
+	if snap.PartNumber, src = p.identity(p.PartNumber, d, snap, "", ""); src != "" {
+		snap.Sources["part_number"] = src
+	} else if partNumber(entityModel) && Normalize(entityModel) != Normalize(snap.Model) {
+		// The profile named the model; what ENTITY-MIB called the model
+		// is the part number.
+		snap.PartNumber = entityModel
+		_, at := chassisValue(snap.Entities, entityGetter("model"))
+		snap.Sources["part_number"] = "ENTITY-MIB model of entity " + strconv.Itoa(at)
+	}
+}
+
+// partNumber tells an orderable part number from a placeholder: one word
+// of 4 to 40 characters with a digit in it.
+func partNumber(s string) bool {
+	return len(s) >= 4 && len(s) <= 40 && !strings.ContainsAny(s, " \t") && strings.ContainsAny(s, "0123456789")
+}
+
+// Normalize folds case and punctuation, so that "WS-C2960X-48FPS-L" and
+// "ws c2960x 48fps l" compare equal.
+func Normalize(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // identityText is a varbind as identity text: strings as they are, numbers

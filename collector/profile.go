@@ -44,6 +44,9 @@ type Profile struct {
 	Model    []IdentitySource `yaml:"model"`
 	Serial   []IdentitySource `yaml:"serial"`
 	Firmware []IdentitySource `yaml:"firmware"`
+	// PartNumber reads the orderable part number where the family keeps
+	// it apart from the model name.
+	PartNumber []IdentitySource `yaml:"part_number"`
 	// Ports, InterfaceNames and Neighbors: see profile_ports.go.
 	Ports          []PortSpec      `yaml:"ports"`
 	InterfaceNames []InterfaceName `yaml:"interface_names"`
@@ -440,7 +443,7 @@ func (p *Profile) validate() error {
 			return fmt.Errorf("sensors[%d]: %w", i, err)
 		}
 	}
-	for what, srcs := range map[string][]IdentitySource{"model": p.Model, "serial": p.Serial, "firmware": p.Firmware} {
+	for what, srcs := range map[string][]IdentitySource{"model": p.Model, "serial": p.Serial, "firmware": p.Firmware, "part_number": p.PartNumber} {
 		for i, s := range srcs {
 			n := 0
 			for _, set := range []bool{s.OID != "", s.Column != "", s.Entity, s.EntityField != "", s.ObjectID != nil, s.Descr != nil, s.Value != "", s.Template != nil} {
@@ -579,6 +582,7 @@ func resolveExtends(p *Profile, byName map[string]*Profile, depth int) error {
 	inherit(&p.Model, parent.Model)
 	inherit(&p.Serial, parent.Serial)
 	inherit(&p.Firmware, parent.Firmware)
+	inherit(&p.PartNumber, parent.PartNumber)
 	inherit(&p.Ports, parent.Ports)
 	inherit(&p.InterfaceNames, parent.InterfaceNames)
 	inherit(&p.Neighbors, parent.Neighbors)

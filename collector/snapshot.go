@@ -20,6 +20,10 @@ type Snapshot struct {
 	Vendor   string `json:"vendor"`
 	OS       string `json:"os"`
 	Model    string `json:"model"`    // the chassis's model, as on its label
+	// PartNumber is the orderable part the device reports beside a model
+	// name that differs from it ("FG-500D" for "FortiGate 500D"); empty
+	// when the model is the part number.
+	PartNumber string `json:"part_number,omitempty"`
 	Serial   string `json:"serial"`   // the chassis's serial, as on its label
 	Firmware string `json:"firmware"` // the software version the device runs
 	Profile  string `json:"profile"`  // the vendor profile that read it

@@ -20,15 +20,15 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/nocagent/nocagent/collector"
 )
 
 // Fields are the checks, in the order reports show them.
-var Fields = []string{"serial", "model", "interfaces", "cpu", "memory", "neighbors", "temperature", "fan"}
+var Fields = []string{"serial", "model", "interfaces", "cpu", "memory", "neighbors", "temperature", "fan", "psu"}
 
 // Dump is the part of a LibreNMS test JSON the checks read.
 type Dump struct {
@@ -55,7 +55,8 @@ type Dump struct {
 	} `json:"mempools"`
 	Sensors struct {
 		Discovery object[struct {
-			Sensors []SensorRow `json:"sensors"`
+			Sensors      []SensorRow  `json:"sensors"`
+			StateIndexes []StateIndex `json:"state_indexes"`
 		}] `json:"discovery"`
 	} `json:"sensors"`
 	Links struct {
@@ -133,9 +134,19 @@ type Mempool struct {
 
 // SensorRow is one LibreNMS sensor.
 type SensorRow struct {
-	Class   string   `json:"sensor_class"`
-	Descr   string   `json:"sensor_descr"`
-	Current *float64 `json:"sensor_current"`
+	Class     string   `json:"sensor_class"`
+	Descr     string   `json:"sensor_descr"`
+	Group     *string  `json:"group"`
+	Current   *float64 `json:"sensor_current"`
+	StateName *string  `json:"state_name"`
+}
+
+// StateIndex maps a state sensor's raw value to its meaning; Generic is
+// 0 ok, 1 warning, 2 critical, 3 unknown.
+type StateIndex struct {
+	Name    string  `json:"state_name"`
+	Value   float64 `json:"state_value"`
+	Generic int     `json:"state_generic_value"`
 }
 
 // Link is one LibreNMS discovery-protocols link.
@@ -202,7 +213,8 @@ func Compare(snap *collector.Snapshot, d *Dump) []Check {
 		checkCPU(snap, d.Processors.Discovery.V.Processors), checkMemory(snap, d.Mempools.Discovery.V.Mempools),
 		checkNeighbors(snap, d.Links.Discovery.V.Links),
 		checkSensors("temperature", snap, d.Sensors.Discovery.V.Sensors, "temperature", 2, 0),
-		checkSensors("fan", snap, d.Sensors.Discovery.V.Sensors, "fanspeed", 0, 0.05))
+		checkSensors("fan", snap, d.Sensors.Discovery.V.Sensors, "fanspeed", 0, 0.05),
+		checkPSU(snap, d.Sensors.Discovery.V.Sensors, d.Sensors.Discovery.V.StateIndexes))
 	return out
 }
 
@@ -220,17 +232,6 @@ func checkSerial(snap *collector.Snapshot, dev Device) Check {
 	return c
 }
 
-// Normalize keeps letters and digits, lower-cased: what "the same model"
-// means once case and punctuation are set aside.
-func Normalize(s string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(s) {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
 
 func checkModel(snap *collector.Snapshot, dev Device) Check {
 	c := Check{Field: "model", Want: str(dev.Hardware), Got: snap.Model}
@@ -238,7 +239,7 @@ func checkModel(snap *collector.Snapshot, dev Device) Check {
 	if !c.Scored {
 		return c
 	}
-	got, want := Normalize(snap.Model), Normalize(c.Want)
+	got, want := collector.Normalize(snap.Model), collector.Normalize(c.Want)
 	c.Pass = got != "" && (got == want || Aliases[want] == got)
 	return c
 }
@@ -470,6 +471,48 @@ func checkSensors(ours string, snap *collector.Snapshot, rows []SensorRow, lclas
 	})
 	c.Want = fmt.Sprintf("%d sensors", len(want))
 	c.Got = fmt.Sprintf("%d read, %d match", len(got), paired)
+	c.Pass = float64(paired) >= 0.9*float64(len(want))
+	return c
+}
+
+// psuName picks LibreNMS's power supply state sensors by name or group.
+var psuName = regexp.MustCompile(`(?i)power[ -]?suppl|\bpsu|\bpwr|power (module|unit)`)
+
+// checkPSU: at least 90 % of LibreNMS's power supply states have a
+// distinct power supply of ours in the same state (ok, warning, failed,
+// unknown).
+func checkPSU(snap *collector.Snapshot, rows []SensorRow, states []StateIndex) Check {
+	generic := map[string]int{}
+	for _, s := range states {
+		generic[s.Name+"\x00"+strconv.FormatFloat(s.Value, 'g', -1, 64)] = s.Generic
+	}
+	statusOf := [...]string{"ok", "warning", "failed", "unknown"}
+	var want []string
+	for _, r := range rows {
+		name := r.Descr + " " + str(r.Group)
+		if r.Class != "state" || r.Current == nil || r.StateName == nil || !psuName.MatchString(name) ||
+			strings.Contains(strings.ToLower(r.Descr), "fan") || strings.Contains(strings.ToLower(r.Descr), "temp") {
+			continue
+		}
+		g, ok := generic[*r.StateName+"\x00"+strconv.FormatFloat(*r.Current, 'g', -1, 64)]
+		if !ok || g < 0 || g > 3 {
+			continue
+		}
+		want = append(want, statusOf[g])
+	}
+	c := Check{Field: "psu", Scored: len(want) > 0}
+	if !c.Scored {
+		return c
+	}
+	var got []string
+	for _, s := range snap.Sensors {
+		if s.Class == "psu" {
+			got = append(got, s.Status)
+		}
+	}
+	paired, _ := matchAll(len(want), len(got), func(w, g int) bool { return got[g] == want[w] })
+	c.Want = fmt.Sprintf("%d power supplies %s", len(want), short(want))
+	c.Got = fmt.Sprintf("%d read %s, %d match", len(got), short(got), paired)
 	c.Pass = float64(paired) >= 0.9*float64(len(want))
 	return c
 }
