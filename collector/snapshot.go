@@ -16,17 +16,17 @@ type Snapshot struct {
 	Time      time.Time `json:"time"`             // when the poll started
 	Reachable bool      `json:"reachable"`
 
-	System   System `json:"system"`
-	Vendor   string `json:"vendor"`
-	OS       string `json:"os"`
-	Model    string `json:"model"`    // the chassis's model, as on its label
+	System System `json:"system"`
+	Vendor string `json:"vendor"`
+	OS     string `json:"os"`
+	Model  string `json:"model"` // the chassis's model, as on its label
 	// PartNumber is the orderable part the device reports beside a model
 	// name that differs from it ("FG-500D" for "FortiGate 500D"); empty
 	// when the model is the part number.
 	PartNumber string `json:"part_number,omitempty"`
-	Serial   string `json:"serial"`   // the chassis's serial, as on its label
-	Firmware string `json:"firmware"` // the software version the device runs
-	Profile  string `json:"profile"`  // the vendor profile that read it
+	Serial     string `json:"serial"`   // the chassis's serial, as on its label
+	Firmware   string `json:"firmware"` // the software version the device runs
+	Profile    string `json:"profile"`  // the vendor profile that read it
 	// Sources says where model, serial, firmware, cpu and memory were
 	// read: "ENTITY-MIB entPhysicalModelName.1", "profile huawei-vrp
 	// 1.3.6.1.4.1.2011.5.25.31.6.5.0", "sysDescr", "HOST-RESOURCES-MIB", ...

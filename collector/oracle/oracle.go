@@ -232,7 +232,6 @@ func checkSerial(snap *collector.Snapshot, dev Device) Check {
 	return c
 }
 
-
 func checkModel(snap *collector.Snapshot, dev Device) Check {
 	c := Check{Field: "model", Want: str(dev.Hardware), Got: snap.Model}
 	c.Scored = c.Want != ""
