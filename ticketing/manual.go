@@ -2,6 +2,9 @@ package ticketing
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -36,38 +39,87 @@ type ManualInput struct {
 // or bad field; EFORBIDDEN for a customer opening another's ticket or for
 // the monitoring and system actors.
 func (s *Service) CreateManual(ctx context.Context, a Actor, in ManualInput) (Ticket, error) {
+	t, _, err := s.CreateManualOnce(ctx, a, in, "")
+	return t, err
+}
+
+// MaxIdempotencyKey bounds an Idempotency-Key.
+const MaxIdempotencyKey = 255
+
+// CreateManualOnce is CreateManual under an idempotency key (the API's
+// Idempotency-Key header; "" for none): the same person sending the same
+// request with the same key gets the ticket the first one created, with
+// replayed set, however often the answer was lost. The key with another
+// request is ECONFLICT.
+func (s *Service) CreateManualOnce(ctx context.Context, a Actor, in ManualInput, key string) (_ Ticket, replayed bool, _ error) {
 	if err := a.validate(); err != nil {
-		return Ticket{}, err
+		return Ticket{}, false, err
 	}
+	if len(key) > MaxIdempotencyKey || strings.ContainsFunc(key, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return Ticket{}, false, Errorf(EINVALID, "invalid Idempotency-Key: at most %d printable characters", MaxIdempotencyKey)
+	}
+	body, err := json.Marshal(in)
+	if err != nil {
+		return Ticket{}, false, fmt.Errorf("idempotency fingerprint: %w", err)
+	}
+	sum := sha256.Sum256(body)
+	fingerprint := hex.EncodeToString(sum[:])
+	t, replayed, err := s.createManual(ctx, a, in, key, fingerprint)
+	return t, replayed, err
+}
+
+func (s *Service) createManual(ctx context.Context, a Actor, in ManualInput, key, fingerprint string) (Ticket, bool, error) {
 	if !a.Role.Person() {
-		return Ticket{}, Errorf(EFORBIDDEN, "role %s may not open manual tickets", a.Role)
+		return Ticket{}, false, Errorf(EFORBIDDEN, "role %s may not open manual tickets", a.Role)
 	}
 	if a.Role == RoleCustomer {
 		if in.Customer != "" && in.Customer != a.Customer {
-			return Ticket{}, Errorf(EFORBIDDEN, "customer %s may not open tickets for customer %s", a.Customer, in.Customer)
+			return Ticket{}, false, Errorf(EFORBIDDEN, "customer %s may not open tickets for customer %s", a.Customer, in.Customer)
 		}
 		in.Customer = a.Customer
 	}
 	dev, err := s.manualDevice(in)
 	if err != nil {
-		return Ticket{}, err
+		return Ticket{}, false, err
 	}
 	var t Ticket
+	replayed := false
+	scope := string(a.Role) + ":" + a.Name
 	err = s.store.WithTx(ctx, func(tx Tx) error {
 		now := s.now().UTC()
+		if key != "" {
+			id, fp, ok, err := tx.IdempotentTicket(ctx, scope, key)
+			switch {
+			case err != nil:
+				return err
+			case ok && fp != fingerprint:
+				return Errorf(ECONFLICT, "Idempotency-Key %.40q was used for another request (ticket %s)", key, id)
+			case ok:
+				replayed = true
+				t, err = tx.TicketByID(ctx, id)
+				return err
+			}
+		}
 		if in.OnsetAt != nil && in.OnsetAt.After(now) {
 			return Errorf(EINVALID, "invalid field \"onset_at\": %s is in the future", in.OnsetAt.Format(time.RFC3339))
 		}
 		var err error
-		t, err = s.openManual(ctx, tx, now, eventActor(a), manualTicket{in: in, dev: dev})
-		return err
+		if t, err = s.openManual(ctx, tx, now, eventActor(a), manualTicket{in: in, dev: dev}); err != nil {
+			return err
+		}
+		if key != "" {
+			return tx.PutIdempotencyKey(ctx, scope, key, fingerprint, t.ID, now)
+		}
+		return nil
 	})
 	if err != nil {
-		return Ticket{}, fmt.Errorf("open manual ticket for %s by %s: %w", in.Customer, a, err)
+		return Ticket{}, false, fmt.Errorf("open manual ticket for %s by %s: %w", in.Customer, a, err)
 	}
-	s.log.LogAttrs(ctx, slog.LevelInfo, "manual ticket opened", slog.String("ticket", t.ID),
-		slog.String("customer", in.Customer), slog.String("channel", in.Channel), slog.String("actor", a.Name))
-	return s.decorate(t, s.now().UTC()), nil
+	if !replayed {
+		s.log.LogAttrs(ctx, slog.LevelInfo, "manual ticket opened", slog.String("ticket", t.ID),
+			slog.String("customer", in.Customer), slog.String("channel", in.Channel), slog.String("actor", a.Name))
+	}
+	return s.decorate(t, s.now().UTC()), replayed, nil
 }
 
 func (s *Service) manualDevice(in ManualInput) (DeviceContext, error) {

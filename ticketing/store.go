@@ -65,6 +65,12 @@ type Tx interface {
 	// LatestTicketByKey returns the most recently opened ticket with this
 	// dedup key, whatever its state.
 	LatestTicketByKey(ctx context.Context, key string) (t Ticket, ok bool, err error)
+	// IdempotentTicket returns the ticket created under (scope, key) and
+	// the fingerprint of the request that created it; it holds (scope,
+	// key) until the transaction ends, so that a concurrent retry waits.
+	IdempotentTicket(ctx context.Context, scope, key string) (ticketID, fingerprint string, ok bool, err error)
+	// PutIdempotencyKey records that (scope, key) created ticketID.
+	PutIdempotencyKey(ctx context.Context, scope, key, fingerprint, ticketID string, at time.Time) error
 	// NextTicketSeq returns the number of the next ticket; numbers are never
 	// reused.
 	NextTicketSeq(ctx context.Context) (int64, error)

@@ -22,7 +22,7 @@ import (
 type Service interface {
 	GetAs(ctx context.Context, a ticketing.Actor, id string) (ticketing.Ticket, error)
 	ListAs(ctx context.Context, a ticketing.Actor, f ticketing.Filter) ([]ticketing.Ticket, error)
-	CreateManual(ctx context.Context, a ticketing.Actor, in ticketing.ManualInput) (ticketing.Ticket, error)
+	CreateManualOnce(ctx context.Context, a ticketing.Actor, in ticketing.ManualInput, idempotencyKey string) (ticketing.Ticket, bool, error)
 	Act(ctx context.Context, a ticketing.Actor, id string, act ticketing.Action, in ticketing.ActionInput) (ticketing.Ticket, error)
 	SubmitSurvey(ctx context.Context, a ticketing.Actor, id string, in ticketing.SurveyInput) (ticketing.Survey, error)
 	Problems(ctx context.Context, a ticketing.Actor, state string) ([]ticketing.Problem, error)
@@ -181,9 +181,14 @@ func (a *api) create(w http.ResponseWriter, r *http.Request, who ticketing.Actor
 		a.h.fail(w, r, err)
 		return
 	}
-	t, err := a.svc.CreateManual(r.Context(), who, in)
+	// A client that lost the answer retries with the same Idempotency-Key
+	// and gets the same ticket, not a second one.
+	t, replayed, err := a.svc.CreateManualOnce(r.Context(), who, in, r.Header.Get("Idempotency-Key"))
 	if err == nil {
 		w.Header().Set("Location", "/api/v1/tickets/"+t.ID)
+		if replayed {
+			w.Header().Set("Idempotent-Replayed", "true")
+		}
 	}
 	a.reply(w, r, http.StatusCreated, t, err)
 }

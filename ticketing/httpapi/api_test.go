@@ -285,3 +285,50 @@ func TestTokens(t *testing.T) {
 }
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// A client that lost the answer to POST /tickets retries with the same
+// Idempotency-Key and gets the same ticket; the key with another request
+// is refused; another person's same key is their own.
+func TestCreateIdempotencyKey(t *testing.T) {
+	s := newServer(t)
+	post := func(role, key, body string) (*httptest.ResponseRecorder, ticketing.Ticket) {
+		t.Helper()
+		req := httptest.NewRequest("POST", "/api/v1/tickets", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tokens[role])
+		if key != "" {
+			req.Header.Set("Idempotency-Key", key)
+		}
+		rec := httptest.NewRecorder()
+		s.h.ServeHTTP(rec, req)
+		var tk ticketing.Ticket
+		if rec.Code == 201 {
+			json.Unmarshal(rec.Body.Bytes(), &tk)
+		}
+		return rec, tk
+	}
+	first, t1 := post("manager:mia", "retry-7f3a", intake)
+	again, t2 := post("manager:mia", "retry-7f3a", intake)
+	if first.Code != 201 || again.Code != 201 || t1.ID == "" || t2.ID != t1.ID {
+		t.Fatalf("retry: %d %s then %d %s, want the same ticket twice", first.Code, t1.ID, again.Code, t2.ID)
+	}
+	if first.Header().Get("Idempotent-Replayed") != "" || again.Header().Get("Idempotent-Replayed") != "true" {
+		t.Errorf("Idempotent-Replayed: first %q, retry %q", first.Header().Get("Idempotent-Replayed"), again.Header().Get("Idempotent-Replayed"))
+	}
+	other, _ := post("manager:mia", "retry-7f3a", strings.Replace(intake, "VPN drops", "WAN down", 1))
+	if other.Code != 409 || !strings.Contains(other.Body.String(), t1.ID) {
+		t.Errorf("same key, other request: %d %s, want 409 naming %s", other.Code, other.Body, t1.ID)
+	}
+	if bad, _ := post("manager:mia", strings.Repeat("k", 300), intake); bad.Code != 400 {
+		t.Errorf("a 300-character key: %d, want 400", bad.Code)
+	}
+	_, t3 := post("customer:acme", "retry-7f3a", intake)
+	_, t4 := post("manager:mia", "", intake)
+	if t3.ID == "" || t3.ID == t1.ID || t4.ID == "" || t4.ID == t1.ID {
+		t.Errorf("another person's key or no key reused %s: %s %s", t1.ID, t3.ID, t4.ID)
+	}
+	var list struct{ Count int }
+	s.call("manager:mia", "GET", "/api/v1/tickets", "", &list)
+	if list.Count != 3 {
+		t.Errorf("%d tickets, want 3", list.Count)
+	}
+}

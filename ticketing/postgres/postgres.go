@@ -60,6 +60,8 @@ const (
 	migrateLock int64 = 0x6e6f636167656e74 // "nocagent"
 	lockDedup   int32 = 1
 	lockProblem int32 = 2
+	// lockIdempotency serialises retries of one Idempotency-Key.
+	lockIdempotency int32 = 3
 )
 
 // Store is a ticketing.Store on a PostgreSQL database. It is safe for

@@ -382,6 +382,31 @@ func (x *txn) next(ctx context.Context, name, table string) (int64, error) {
 	return n, nil
 }
 
+func (x *txn) IdempotentTicket(ctx context.Context, scope, key string) (string, string, bool, error) {
+	// Keys hold no control characters: "\n" separates.
+	if err := x.lock(ctx, lockIdempotency, scope+"\n"+key); err != nil {
+		return "", "", false, err
+	}
+	var id, fp string
+	err := x.q.QueryRow(ctx, `SELECT ticket_id, fingerprint FROM idempotency_keys WHERE scope = $1 AND key = $2`, scope, key).Scan(&id, &fp)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return "", "", false, nil
+	case err != nil:
+		return "", "", false, fmt.Errorf("idempotency key: %w", err)
+	}
+	return id, fp, true, nil
+}
+
+func (x *txn) PutIdempotencyKey(ctx context.Context, scope, key, fingerprint, ticketID string, at time.Time) error {
+	_, err := x.q.Exec(ctx, `INSERT INTO idempotency_keys (scope, key, fingerprint, ticket_id, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		scope, key, fingerprint, ticketID, at)
+	if err != nil {
+		return storeErr(err, "idempotency key for %s", ticketID)
+	}
+	return nil
+}
+
 func (x *txn) NextTicketSeq(ctx context.Context) (int64, error) {
 	return x.next(ctx, "ticket", "tickets")
 }

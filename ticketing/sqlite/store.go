@@ -342,6 +342,27 @@ func (x *txn) LatestTicketByKey(ctx context.Context, key string) (ticketing.Tick
 	return fullTicket(ctx, x.q, ticketColumns+" WHERE dedup_key = ? ORDER BY seq DESC LIMIT 1", key)
 }
 
+func (x *txn) IdempotentTicket(ctx context.Context, scope, key string) (string, string, bool, error) {
+	var id, fp string
+	err := x.q.QueryRowContext(ctx, `SELECT ticket_id, fingerprint FROM idempotency_keys WHERE scope = ? AND key = ?`, scope, key).Scan(&id, &fp)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", "", false, nil
+	case err != nil:
+		return "", "", false, fmt.Errorf("idempotency key: %w", err)
+	}
+	return id, fp, true, nil
+}
+
+func (x *txn) PutIdempotencyKey(ctx context.Context, scope, key, fingerprint, ticketID string, at time.Time) error {
+	_, err := x.q.ExecContext(ctx, `INSERT INTO idempotency_keys (scope, key, fingerprint, ticket_id, created_at) VALUES (?, ?, ?, ?, ?)`,
+		scope, key, fingerprint, ticketID, formatTime(at))
+	if err != nil {
+		return storeErr(err, "idempotency key for %s", ticketID)
+	}
+	return nil
+}
+
 func (x *txn) NextTicketSeq(ctx context.Context) (int64, error) {
 	var n int64
 	if err := x.q.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM tickets`).Scan(&n); err != nil {

@@ -53,6 +53,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"Surveys", testSurveys},
 		{"ListFilters", testListFilters},
 		{"Records", testRecords},
+		{"IdempotentCreate", testIdempotentCreate},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newDB(t)) })
@@ -871,5 +872,59 @@ func testRecords(t *testing.T, open Opener) {
 	}
 	if got, _ := rs.Records(ctx, "remediation"); len(got) != 1 {
 		t.Fatalf("another kind: %+v", got)
+	}
+}
+
+// testIdempotentCreate: a retry after a restart (another open of the same
+// data) with the same Idempotency-Key returns the ticket the first request
+// created; concurrent retries create one ticket between them.
+func testIdempotentCreate(t *testing.T, open Opener) {
+	cfg := ticketing.ProcessConfig{Managers: []string{"mia"}}
+	first := newAgent(t, open(t), NewClock(), cfg, "webhook")
+	tk, replayed, err := first.svc.CreateManualOnce(ctx, acme, manualInput(), "k-1")
+	if err != nil || replayed {
+		t.Fatalf("first create: %v (replayed %v)", err, replayed)
+	}
+	second := newAgent(t, open(t), NewClock(), cfg, "webhook")
+	var wg sync.WaitGroup
+	ids := make([]string, 4)
+	for i := range ids {
+		wg.Go(func() {
+			got, replayed, err := second.svc.CreateManualOnce(ctx, acme, manualInput(), "k-1")
+			if err != nil || !replayed {
+				t.Errorf("retry %d: %v (replayed %v)", i, err, replayed)
+			}
+			ids[i] = got.ID
+		})
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if id != tk.ID {
+			t.Errorf("retries got %v, want %s every time", ids, tk.ID)
+			break
+		}
+	}
+	other := manualInput()
+	other.Symptom = "something else"
+	if _, _, err := second.svc.CreateManualOnce(ctx, acme, other, "k-1"); ticketing.ErrorCode(err) != ticketing.ECONFLICT {
+		t.Errorf("same key, other request: %v, want ECONFLICT", err)
+	}
+	// Concurrent first requests with a fresh key: one ticket.
+	fresh := make([]string, 4)
+	for i := range fresh {
+		wg.Go(func() {
+			got, _, err := second.svc.CreateManualOnce(ctx, acme, manualInput(), "k-2")
+			if err != nil {
+				t.Errorf("concurrent create %d: %v", i, err)
+			}
+			fresh[i] = got.ID
+		})
+	}
+	wg.Wait()
+	for _, id := range fresh {
+		if id != fresh[0] || id == "" || id == tk.ID {
+			t.Errorf("concurrent creates with one key got %v, want one new ticket", fresh)
+			break
+		}
 	}
 }
