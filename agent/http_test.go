@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -137,7 +138,23 @@ func TestMaintenanceAPI(t *testing.T) {
 	if code, body := do("GET", "/api/v1/maintenance", "", h.tokens["customer:acme"]); code != http.StatusForbidden {
 		t.Errorf("customer token: %d %s", code, body)
 	}
-	win := `{"id":"chg-1","reason":"IOS upgrade","start":"2026-01-01T00:00:00Z","end":"2099-01-01T00:00:00Z","devices":["acme-acc-1"]}`
+	now := time.Now().UTC().Truncate(time.Second)
+	window := func(id, reason string, from, to time.Time, scope string) string {
+		return fmt.Sprintf(`{"id":%q,"reason":%q,"start":%q,"end":%q,%s}`, id, reason, from.Format(time.RFC3339), to.Format(time.RFC3339), scope)
+	}
+	// Silencing is bounded: a reason, at most a week, not years ahead, and
+	// everything only by a manager.
+	for _, bad := range []struct{ body, token, want string }{
+		{window("chg-0", "", now, now.Add(time.Hour), `"devices":["acme-acc-1"]`), h.token, "reason"},
+		{window("chg-0", "silence", now, now.Add(8*24*time.Hour), `"devices":["acme-acc-1"]`), h.token, "at most"},
+		{window("chg-0", "silence", now.Add(900*24*time.Hour), now.Add(901*24*time.Hour), `"devices":["acme-acc-1"]`), h.token, "ahead"},
+		{window("chg-0", "silence", now, now.Add(time.Hour), `"everything":true`), h.tokens["engineer"], "manager"},
+	} {
+		if code, body := do("POST", "/api/v1/maintenance", bad.body, bad.token); code != http.StatusBadRequest || !strings.Contains(body, bad.want) {
+			t.Errorf("%s: %d %s, want 400 naming %q", bad.body, code, body, bad.want)
+		}
+	}
+	win := window("chg-1", "IOS upgrade", now.Add(-time.Minute), now.Add(2*time.Hour), `"devices":["acme-acc-1"]`)
 	if code, body := do("POST", "/api/v1/maintenance", win, h.token); code != http.StatusCreated || !strings.Contains(body, `"active": true`) {
 		t.Fatalf("create: %d %s", code, body)
 	}

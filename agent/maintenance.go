@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/nocagent/nocagent/rules"
@@ -82,6 +83,9 @@ func (a *Agent) maintenanceRoutes(mux *http.ServeMux) {
 			return
 		}
 		m, err := b.window()
+		if err == nil {
+			err = checkWindow(m, actor, a.now())
+		}
 		if err != nil {
 			writeError(w, http.StatusBadRequest, "invalid", err.Error())
 			return
@@ -183,6 +187,34 @@ func (a *Agent) loadMaintenance(ctx context.Context) error {
 		if err != nil {
 			a.log.Error("stored maintenance window not in force", "id", r.ID, "err", err)
 		}
+	}
+	return nil
+}
+
+// Bounds of a window made through the API: silencing monitoring is a
+// decision someone answers for, for a stated reason and a bounded time.
+const (
+	maxWindow         = 7 * 24 * time.Hour  // one-off window length
+	maxWindowAhead    = 90 * 24 * time.Hour // how far ahead a one-off window may end
+	maxRecurring      = 24 * time.Hour      // a recurring window's duration
+	maxReasonLen      = 500
+	everythingNeedsMg = "a window over everything needs a manager"
+)
+
+func checkWindow(m rules.Maintenance, actor ticketing.Actor, now time.Time) error {
+	switch {
+	case len(strings.TrimSpace(m.Reason)) == 0:
+		return errors.New("reason: required (the change or work the window is for)")
+	case len(m.Reason) > maxReasonLen:
+		return fmt.Errorf("reason: at most %d characters", maxReasonLen)
+	case m.Schedule == "" && m.End.Sub(m.Start) > maxWindow:
+		return fmt.Errorf("end: a one-off window lasts at most %s; this one %s", maxWindow, m.End.Sub(m.Start))
+	case m.Schedule == "" && m.End.After(now.Add(maxWindowAhead)):
+		return fmt.Errorf("end: %s is more than %s ahead", m.End.Format(time.RFC3339), maxWindowAhead)
+	case m.Schedule != "" && m.Duration > maxRecurring:
+		return fmt.Errorf("duration: a recurring window lasts at most %s each time", maxRecurring)
+	case m.Everything && actor.Role != ticketing.RoleManager && actor.Role != ticketing.RoleAdmin:
+		return errors.New("everything: " + everythingNeedsMg)
 	}
 	return nil
 }

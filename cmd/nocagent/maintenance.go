@@ -50,7 +50,7 @@ func newMaintenanceCmd(stdout io.Writer) *cobra.Command {
 		Use:   "add ID",
 		Short: "Add or replace a maintenance window (alerts inside it open no ticket)",
 		Example: `  nocagent maintenance add chg-1042 --device core-01 --start 2026-12-01T22:00:00Z --end 2026-12-02T02:00:00Z --reason "IOS upgrade"
-  nocagent maintenance add weekly --customer acme --schedule "0 2 * * SUN" --duration 2h`,
+  nocagent maintenance add weekly --customer acme --schedule "0 2 * * SUN" --duration 2h --reason "weekly change window"`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			w.ID = args[0]

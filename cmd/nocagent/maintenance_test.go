@@ -52,8 +52,9 @@ func startAgent(t *testing.T) (api, tokens string) {
 func TestMaintenanceCLI(t *testing.T) {
 	api, tokens := startAgent(t)
 	auth := []string{"--api", api, "--token-file", tokens, "--role", "admin"}
+	now := time.Now().UTC()
 	out, errOut, code := runCLI(t, append([]string{"maintenance", "add", "chg-1", "--device", "acme-core-1",
-		"--start", "2026-01-01T00:00:00Z", "--end", "2099-01-01T00:00:00Z", "--reason", "IOS upgrade"}, auth...)...)
+		"--start", now.Add(-time.Minute).Format(time.RFC3339), "--end", now.Add(2 * time.Hour).Format(time.RFC3339), "--reason", "IOS upgrade"}, auth...)...)
 	if code != 0 || !strings.Contains(out, "chg-1 set") || !strings.Contains(out, "active now: true") {
 		t.Fatalf("add: exit %d\n%s%s", code, out, errOut)
 	}
