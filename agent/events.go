@@ -4,8 +4,11 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
 
 	"github.com/nocagent/nocagent/collector"
 	"github.com/nocagent/nocagent/rules"
@@ -19,9 +22,17 @@ func (a *Agent) startTraps(ctx context.Context) error {
 		return nil
 	}
 	events := make(chan collector.TrapEvent, 1024)
+	limit := newTrapLimiter(trapRate, trapBurst)
 	tr, err := collector.ListenTraps(ctx, a.config().Agent.TrapListen, a.config(), collector.TrapOptions{
 		Logger: a.log, Now: a.now,
 		OnEvent: func(e collector.TrapEvent) {
+			// One device's storm must not fill the queue for the others:
+			// beyond its rate, its traps are counted and dropped (the
+			// poll each accepted trap asks for sees what they would say).
+			if !limit.allow(e.Device, a.now()) {
+				a.metrics.trapsLimited.Inc()
+				return
+			}
 			select {
 			case events <- e:
 			default: // the receiver must never block; a burst beyond the buffer is counted
@@ -162,4 +173,35 @@ func (a *Agent) trapReceiver() *collector.TrapReceiver {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	return a.traps
+}
+
+// Per-device trap rate: a port flapping every second stays well inside;
+// a storm of thousands is cut to this.
+const (
+	trapRate  = rate.Limit(20) // per second, per device
+	trapBurst = 100
+)
+
+// trapLimiter is a token bucket per sending device ("" for traps from no
+// inventory device, which share one).
+type trapLimiter struct {
+	mu     sync.Mutex
+	rate   rate.Limit
+	burst  int
+	byName map[string]*rate.Limiter
+}
+
+func newTrapLimiter(r rate.Limit, burst int) *trapLimiter {
+	return &trapLimiter{rate: r, burst: burst, byName: map[string]*rate.Limiter{}}
+}
+
+func (l *trapLimiter) allow(device string, now time.Time) bool {
+	l.mu.Lock()
+	lim := l.byName[device]
+	if lim == nil {
+		lim = rate.NewLimiter(l.rate, l.burst)
+		l.byName[device] = lim
+	}
+	l.mu.Unlock()
+	return lim.AllowN(now, 1)
 }
