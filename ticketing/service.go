@@ -241,6 +241,7 @@ type change struct {
 	t        *Ticket
 	seq      int64 // > 0: a new ticket to create
 	evidence []Evidence
+	refired  []Evidence // cleared rows firing again (with their ID)
 	cleared  []Evidence
 	events   []Event
 	// to names who a notice about event seq is for ("engineer:alice",
@@ -285,8 +286,32 @@ func evidenceOf(sig Signal) Evidence {
 		Fingerprint: sig.Fingerprint, Rule: sig.Rule, Instance: sig.Instance,
 		Severity: sig.Severity, Priority: Priority(sig.Priority),
 		Value: sig.Value, Threshold: sig.Threshold, Summary: sig.Summary,
-		At: sig.At.UTC(), Firing: true,
+		At: sig.At.UTC(), Firing: true, Fires: 1,
 	}
+}
+
+// MaxEvidence bounds the distinct symptoms listed on one ticket; more are
+// noted on the timeline without a row of their own.
+const MaxEvidence = 200
+
+// addSymptom stages ev on c's ticket: a cleared row of the same symptom
+// fires again (counted), a new symptom gets a row while the ticket has
+// fewer than MaxEvidence. It returns the note for the timeline event.
+func (c *change) addSymptom(ev Evidence, summary string) string {
+	for i := len(c.t.Evidence) - 1; i >= 0; i-- {
+		old := c.t.Evidence[i]
+		if old.Fingerprint != ev.Fingerprint || old.Firing {
+			continue
+		}
+		ev.ID, ev.Fires = old.ID, old.Fires+1
+		c.refired = append(c.refired, ev)
+		return fmt.Sprintf("%s (again: %d times on this ticket)", summary, ev.Fires)
+	}
+	if len(c.t.Evidence)+len(c.evidence) >= MaxEvidence {
+		return fmt.Sprintf("%s (not listed as evidence: this ticket already lists %d symptoms)", summary, MaxEvidence)
+	}
+	c.evidence = append(c.evidence, ev)
+	return summary
 }
 
 func titleOf(sig Signal) string {
@@ -307,8 +332,8 @@ func (s *Service) fire(ctx context.Context, tx Tx, now time.Time, key string, si
 		if firingEvidence(t, sig.Fingerprint) >= 0 {
 			return s.impactUpdate(ctx, tx, now, t, sig)
 		}
-		c := &change{t: &t, evidence: []Evidence{ev}}
-		c.event(now, ActorMonitoring, KindSymptomAdded, "", sig.Fingerprint, sig.Summary)
+		c := &change{t: &t}
+		c.event(now, ActorMonitoring, KindSymptomAdded, "", sig.Fingerprint, c.addSymptom(ev, sig.Summary))
 		add, rec := stageImpact(c, now, sig)
 		recordImpact(c, now, add, rec)
 		raised := c.raise(now, prio, "symptom: "+sig.Summary)
@@ -332,7 +357,8 @@ func (s *Service) fire(ctx context.Context, tx Tx, now time.Time, key string, si
 		last.State = StateNew
 		last.ResolvedAt, last.ResolvedBy = nil, ""
 		last.ReopenCount++
-		c := &change{t: &last, evidence: []Evidence{ev}}
+		c := &change{t: &last}
+		c.addSymptom(ev, sig.Summary)
 		add, rec := stageImpact(c, now, sig)
 		c.event(now, ActorMonitoring, KindReopened, string(from), string(StateNew), withDevices("fault returned: "+sig.Summary, add))
 		recordImpact(c, now, nil, rec)
@@ -500,6 +526,16 @@ func (s *Service) write(ctx context.Context, tx Tx, now time.Time, c *change) (T
 	for _, e := range c.cleared {
 		if err := tx.ClearEvidence(ctx, t.ID, e.ID, *e.ClearedAt); err != nil {
 			return Ticket{}, err
+		}
+	}
+	for _, e := range c.refired {
+		if err := tx.RefireEvidence(ctx, t.ID, e.ID, e); err != nil {
+			return Ticket{}, err
+		}
+		for i := range t.Evidence {
+			if t.Evidence[i].ID == e.ID {
+				t.Evidence[i] = e
+			}
 		}
 	}
 	for _, e := range c.evidence {

@@ -81,6 +81,9 @@ type Tx interface {
 	UpdateTicket(ctx context.Context, t Ticket) error
 	// AddEvidence stores e on the ticket and returns its id.
 	AddEvidence(ctx context.Context, ticketID string, e Evidence) (int64, error)
+	// RefireEvidence marks cleared evidence id as firing again with e's
+	// reading, and counts the firing.
+	RefireEvidence(ctx context.Context, ticketID string, id int64, e Evidence) error
 	// ClearEvidence marks evidence id as no longer firing since at.
 	ClearEvidence(ctx context.Context, ticketID string, id int64, at time.Time) error
 	// SaveImpacted stores ds as the ticket's impacted devices, replacing

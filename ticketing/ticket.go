@@ -235,6 +235,9 @@ type Evidence struct {
 	At          time.Time  `json:"at"` // when it started firing
 	Firing      bool       `json:"firing"`
 	ClearedAt   *time.Time `json:"cleared_at,omitempty"`
+	// Fires counts how often the symptom fired on this ticket: a symptom
+	// that clears and returns is this row again, not another.
+	Fires int `json:"fires"`
 }
 
 // Event is one append-only entry of a ticket's timeline.

@@ -271,7 +271,7 @@ func ticketByID(ctx context.Context, q querier, id, lock string) (ticketing.Tick
 
 func evidenceOf(ctx context.Context, q querier, ticketID string) ([]ticketing.Evidence, error) {
 	rows, err := q.Query(ctx, `SELECT id, fingerprint, rule, instance, severity, priority, value,
-		threshold, summary, at, firing, cleared_at FROM ticket_evidence WHERE ticket_id = $1 ORDER BY id`, ticketID)
+		threshold, summary, at, firing, cleared_at, fires FROM ticket_evidence WHERE ticket_id = $1 ORDER BY id`, ticketID)
 	if err != nil {
 		return nil, fmt.Errorf("ticket %s: query evidence: %w", ticketID, err)
 	}
@@ -281,7 +281,7 @@ func evidenceOf(ctx context.Context, q querier, ticketID string) ([]ticketing.Ev
 		var e ticketing.Evidence
 		var prio string
 		if err := rows.Scan(&e.ID, &e.Fingerprint, &e.Rule, &e.Instance, &e.Severity, &prio, &e.Value,
-			&e.Threshold, &e.Summary, &e.At, &e.Firing, &e.ClearedAt); err != nil {
+			&e.Threshold, &e.Summary, &e.At, &e.Firing, &e.ClearedAt, &e.Fires); err != nil {
 			return nil, fmt.Errorf("ticket %s: scan evidence: %w", ticketID, err)
 		}
 		e.Priority = ticketing.Priority(prio)
@@ -473,6 +473,20 @@ func (x *txn) AddEvidence(ctx context.Context, ticketID string, e ticketing.Evid
 		return 0, storeErr(err, "ticket %s: add evidence %s", ticketID, e.Fingerprint)
 	}
 	return id, nil
+}
+
+func (x *txn) RefireEvidence(ctx context.Context, ticketID string, id int64, e ticketing.Evidence) error {
+	tag, err := x.q.Exec(ctx, `UPDATE ticket_evidence SET firing = true, cleared_at = NULL, fires = fires + 1,
+		severity = $1, priority = $2, value = $3, threshold = $4, summary = $5, at = $6
+		WHERE id = $7 AND ticket_id = $8 AND NOT firing`,
+		e.Severity, string(e.Priority), e.Value, e.Threshold, e.Summary, e.At, id, ticketID)
+	if err != nil {
+		return storeErr(err, "ticket %s: refire evidence %d", ticketID, id)
+	}
+	if tag.RowsAffected() == 0 {
+		return ticketing.Errorf(ticketing.ECONFLICT, "ticket %s: evidence %d is firing", ticketID, id)
+	}
+	return nil
 }
 
 func (x *txn) ClearEvidence(ctx context.Context, ticketID string, id int64, at time.Time) error {

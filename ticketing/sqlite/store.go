@@ -235,7 +235,7 @@ func ticketByID(ctx context.Context, q querier, id string) (ticketing.Ticket, er
 
 func evidenceOf(ctx context.Context, q querier, ticketID string) ([]ticketing.Evidence, error) {
 	rows, err := q.QueryContext(ctx, `SELECT id, fingerprint, rule, instance, severity, priority, value,
-		threshold, summary, at, firing, cleared_at FROM ticket_evidence WHERE ticket_id = ? ORDER BY id`, ticketID)
+		threshold, summary, at, firing, cleared_at, fires FROM ticket_evidence WHERE ticket_id = ? ORDER BY id`, ticketID)
 	if err != nil {
 		return nil, fmt.Errorf("ticket %s: query evidence: %w", ticketID, err)
 	}
@@ -249,7 +249,7 @@ func evidenceOf(ctx context.Context, q querier, ticketID string) ([]ticketing.Ev
 			cleared sql.NullString
 		)
 		if err := rows.Scan(&e.ID, &e.Fingerprint, &e.Rule, &e.Instance, &e.Severity, &prio, &e.Value,
-			&e.Threshold, &e.Summary, &at, &e.Firing, &cleared); err != nil {
+			&e.Threshold, &e.Summary, &at, &e.Firing, &cleared, &e.Fires); err != nil {
 			return nil, fmt.Errorf("ticket %s: scan evidence: %w", ticketID, err)
 		}
 		e.Priority = ticketing.Priority(prio)
@@ -429,6 +429,20 @@ func (x *txn) AddEvidence(ctx context.Context, ticketID string, e ticketing.Evid
 		return 0, fmt.Errorf("ticket %s: evidence id: %w", ticketID, err)
 	}
 	return id, nil
+}
+
+func (x *txn) RefireEvidence(ctx context.Context, ticketID string, id int64, e ticketing.Evidence) error {
+	res, err := x.q.ExecContext(ctx, `UPDATE ticket_evidence SET firing = 1, cleared_at = NULL, fires = fires + 1,
+		severity = ?, priority = ?, value = ?, threshold = ?, summary = ?, at = ?
+		WHERE id = ? AND ticket_id = ? AND firing = 0`,
+		e.Severity, string(e.Priority), e.Value, e.Threshold, e.Summary, formatTime(e.At), id, ticketID)
+	if err != nil {
+		return storeErr(err, "ticket %s: refire evidence %d", ticketID, id)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ticketing.Errorf(ticketing.ECONFLICT, "ticket %s: evidence %d is firing", ticketID, id)
+	}
+	return nil
 }
 
 func (x *txn) ClearEvidence(ctx context.Context, ticketID string, id int64, at time.Time) error {

@@ -54,6 +54,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"ListFilters", testListFilters},
 		{"Records", testRecords},
 		{"IdempotentCreate", testIdempotentCreate},
+		{"EvidenceBounded", testEvidenceBounded},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newDB(t)) })
@@ -926,5 +927,33 @@ func testIdempotentCreate(t *testing.T, open Opener) {
 			t.Errorf("concurrent creates with one key got %v, want one new ticket", fresh)
 			break
 		}
+	}
+}
+
+// testEvidenceBounded: a symptom that clears and returns on an open ticket
+// is its one row again, counted; distinct symptoms beyond MaxEvidence are
+// noted on the timeline without rows.
+func testEvidenceBounded(t *testing.T, open Opener) {
+	a := newAgent(t, open(t), NewClock(), ticketing.ProcessConfig{})
+	tk, _ := a.ingest(t, Firing(a.clk, "fp-anchor", "core-01", "link", "P3", "uplink down"))
+	for range 50 {
+		a.clk.Advance(time.Second)
+		a.ingest(t, Firing(a.clk, "fp-flap", "core-01", "link", "P3", "Gi0/0/9 down"))
+		a.clk.Advance(time.Second)
+		a.ingest(t, cleared(a.clk, Firing(a.clk, "fp-flap", "core-01", "link", "P3", "Gi0/0/9 down")))
+	}
+	got := a.get(t, tk.ID)
+	if len(got.Evidence) != 2 || got.Evidence[1].Fingerprint != "fp-flap" || got.Evidence[1].Fires != 50 || got.Evidence[1].Firing {
+		t.Fatalf("after 50 flaps: %d rows, flap row %+v; want 2 rows, fp-flap fired 50 times and cleared", len(got.Evidence), got.Evidence[len(got.Evidence)-1])
+	}
+	for i := range ticketing.MaxEvidence + 20 {
+		a.ingest(t, Firing(a.clk, fmt.Sprintf("fp-port-%d", i), "core-01", "link", "P3", fmt.Sprintf("port %d down", i)))
+	}
+	got = a.get(t, tk.ID)
+	if len(got.Evidence) != ticketing.MaxEvidence {
+		t.Errorf("%d evidence rows, want the bound %d", len(got.Evidence), ticketing.MaxEvidence)
+	}
+	if last := got.Timeline[len(got.Timeline)-1]; !strings.Contains(last.Note, "not listed as evidence") {
+		t.Errorf("last symptom beyond the bound: %q, want it noted", last.Note)
 	}
 }
