@@ -454,6 +454,24 @@ func TestRemediationBounce(t *testing.T) {
 	if want := []string{"remediation_planned", "remediation_planned", "remediation_planned", "remediation_approved", "remediation_executed", "remediation_verified"}; !slices.Equal(steps, want) {
 		t.Errorf("remediation steps on the timeline = %v, want %v", steps, want)
 	}
+	// The customer's copy shows no remediation steps (plans, device evidence).
+	req, _ := http.NewRequest("GET", "http://"+h.addr+"/api/v1/tickets/"+tk.ID, nil)
+	req.Header.Set("Authorization", "Bearer "+h.tokens["customer:acme"])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var theirs ticketing.Ticket
+	json.NewDecoder(resp.Body).Decode(&theirs)
+	resp.Body.Close()
+	for _, e := range theirs.Timeline {
+		if e.Kind == ticketing.KindRemediation {
+			t.Errorf("customer sees remediation step %q", e.Note)
+		}
+	}
+	if len(theirs.Timeline) == 0 {
+		t.Error("customer sees no timeline at all")
+	}
 }
 
 // A plan whose port came back before approval is refused by the plugin

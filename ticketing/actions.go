@@ -13,6 +13,10 @@ import (
 type ActionInput struct {
 	Assignee string `json:"assignee,omitempty"` // assign
 	Note     string `json:"note,omitempty"`     // note (required); optional remark on the others
+	// Visibility of a note: "internal" (staff only, the default for
+	// staff) or "public" (the customer sees it). A customer's note is
+	// public.
+	Visibility string `json:"visibility,omitempty"`
 	Reason   string `json:"reason,omitempty"`   // escalate, hold, cancel, reopen; close from verified
 	Cause    string `json:"cause,omitempty"`    // resolve by a person
 	Solution string `json:"solution,omitempty"` // resolve by a person
@@ -112,7 +116,7 @@ func (s *Service) Act(ctx context.Context, a Actor, id string, act Action, in Ac
 	}
 	s.log.LogAttrs(ctx, slog.LevelInfo, "ticket action", slog.String("ticket", t.ID), slog.String("action", string(act)),
 		slog.String("actor", a.Name), slog.String("role", string(a.Role)), slog.String("state", string(t.State)))
-	return s.decorate(t, s.now().UTC()), nil
+	return forActor(a, s.decorate(t, s.now().UTC())), nil
 }
 
 func (s *Service) apply(ctx context.Context, tx Tx, now time.Time, a Actor, act Action, in ActionInput, c *change) error {
@@ -150,7 +154,20 @@ func (s *Service) apply(ctx context.Context, tx Tx, now time.Time, a Actor, act 
 		if note == "" {
 			return missing("note", "a note needs text")
 		}
-		c.event(now, who, KindNote, "", "", note)
+		internal := a.Role.staff()
+		switch in.Visibility {
+		case "":
+		case "public":
+			internal = false
+		case "internal":
+			if !a.Role.staff() {
+				return Errorf(EFORBIDDEN, "a customer's note is public")
+			}
+		default:
+			return Errorf(EINVALID, "invalid field \"visibility\": %.20q: want internal or public", in.Visibility)
+		}
+		c.event(now, who, KindNote, "", "", note).Internal = internal
+		c.t.Timeline[len(c.t.Timeline)-1].Internal = internal
 		if a.Role.staff() && t.State == StateAcknowledged {
 			move(KindStateChanged, StateInProgress, "work started")
 		}

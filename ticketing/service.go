@@ -625,7 +625,23 @@ func (s *Service) GetAs(ctx context.Context, a Actor, id string) (Ticket, error)
 	if !Visible(a, t) {
 		return Ticket{}, Errorf(ENOTFOUND, "ticket %s not found", id)
 	}
-	return t, nil
+	return forActor(a, t), nil
+}
+
+// forActor is t as a shows it: a customer's copy has no staff-only
+// timeline entries.
+func forActor(a Actor, t Ticket) Ticket {
+	if a.Role != RoleCustomer || t.Timeline == nil {
+		return t
+	}
+	tl := make([]Event, 0, len(t.Timeline))
+	for _, e := range t.Timeline {
+		if e.ForCustomer() {
+			tl = append(tl, e)
+		}
+	}
+	t.Timeline = tl
+	return t
 }
 
 // decorate fills the fields computed at read time.
@@ -680,7 +696,11 @@ func (s *Service) ListAs(ctx context.Context, a Actor, f Filter) ([]Ticket, erro
 		}
 		f.Customer, f.Affecting = "", a.Customer
 	}
-	return s.List(ctx, f)
+	ts, err := s.List(ctx, f)
+	for i := range ts {
+		ts[i] = forActor(a, ts[i])
+	}
+	return ts, err
 }
 
 // OpenTicketFor returns the open ticket of (device, category), if any: the

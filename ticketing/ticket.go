@@ -249,7 +249,13 @@ type Event struct {
 	From  string    `json:"from,omitempty"`
 	To    string    `json:"to,omitempty"`
 	Note  string    `json:"note,omitempty"`
+	// Internal entries are for staff only: the customer never sees them.
+	Internal bool `json:"internal,omitempty"`
 }
+
+// ForCustomer reports whether a customer sees this timeline entry: not
+// internal notes, and not remediation steps (plans and device evidence).
+func (e Event) ForCustomer() bool { return !e.Internal && e.Kind != KindRemediation }
 
 // EventID is the stable identity of a ticket event, used as the idempotency
 // key of every notice about it.

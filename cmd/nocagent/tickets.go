@@ -182,6 +182,8 @@ func (c *ticketsClient) actionCmd(act ticketing.Action) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&in.Note, "note", "", "remark recorded with the action")
 	switch act {
+	case ticketing.ActNote:
+		f.StringVar(&in.Visibility, "visibility", "", "internal (staff only; the default for staff) or public (the customer sees it)")
 	case ticketing.ActAssign:
 		f.StringVar(&in.Assignee, "to", "", "engineer to assign")
 	case ticketing.ActEscalate, ticketing.ActHold, ticketing.ActClose, ticketing.ActCancel, ticketing.ActReopen:

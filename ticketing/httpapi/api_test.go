@@ -332,3 +332,46 @@ func TestCreateIdempotencyKey(t *testing.T) {
 		t.Errorf("%d tickets, want 3", list.Count)
 	}
 }
+
+// Staff notes are internal unless marked public; the customer's copy of
+// the ticket never shows internal ones.
+func TestInternalNotes(t *testing.T) {
+	s := newServer(t)
+	var tk ticketing.Ticket
+	if code, eb := s.call("customer:acme", "POST", "/api/v1/tickets", intake, &tk); code != 201 {
+		t.Fatalf("create: %d %+v", code, eb)
+	}
+	act := "/api/v1/tickets/" + tk.ID + "/actions/note"
+	for _, c := range []struct {
+		role, body string
+		code       int
+	}{
+		{"engineer:alice", `{"note":"customer's modem firmware is 3 years old; root password is on the wiki"}`, 200},
+		{"engineer:alice", `{"note":"we are looking at the tunnel now","visibility":"public"}`, 200},
+		{"engineer:alice", `{"note":"x","visibility":"everyone"}`, 400},
+		{"customer:acme", `{"note":"thanks, it drops every 5 minutes"}`, 200},
+		{"customer:acme", `{"note":"secret","visibility":"internal"}`, 403},
+	} {
+		if code, eb := s.call(c.role, "POST", act, c.body, nil); code != c.code {
+			t.Errorf("%s %s: %d %+v, want %d", c.role, c.body, code, eb, c.code)
+		}
+	}
+	notes := func(role string) []string {
+		var got ticketing.Ticket
+		s.call(role, "GET", "/api/v1/tickets/"+tk.ID, "", &got)
+		var out []string
+		for _, e := range got.Timeline {
+			if e.Kind == ticketing.KindNote {
+				out = append(out, e.Note)
+			}
+		}
+		return out
+	}
+	if staff := notes("engineer:alice"); len(staff) != 3 {
+		t.Errorf("staff sees %d notes, want all 3: %q", len(staff), staff)
+	}
+	cust := notes("customer:acme")
+	if len(cust) != 2 || strings.Contains(strings.Join(cust, "|"), "root password") {
+		t.Errorf("customer sees %q, want the public note and its own, never the internal one", cust)
+	}
+}

@@ -1,0 +1,3 @@
+-- Staff-only timeline entries: a note marked internal (the default for
+-- staff) is not shown to the customer.
+ALTER TABLE ticket_events ADD COLUMN internal BOOLEAN NOT NULL DEFAULT false;
