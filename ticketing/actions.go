@@ -17,10 +17,10 @@ type ActionInput struct {
 	// staff) or "public" (the customer sees it). A customer's note is
 	// public.
 	Visibility string `json:"visibility,omitempty"`
-	Reason   string `json:"reason,omitempty"`   // escalate, hold, cancel, reopen; close from verified
-	Cause    string `json:"cause,omitempty"`    // resolve by a person
-	Solution string `json:"solution,omitempty"` // resolve by a person
-	Evidence string `json:"evidence,omitempty"` // resolve by monitoring
+	Reason     string `json:"reason,omitempty"`   // escalate, hold, cancel, reopen; close from verified
+	Cause      string `json:"cause,omitempty"`    // resolve by a person
+	Solution   string `json:"solution,omitempty"` // resolve by a person
+	Evidence   string `json:"evidence,omitempty"` // resolve by monitoring
 	// mode: the service mode, and for on_site the appointment time.
 	Mode          ServiceMode `json:"mode,omitempty"`
 	AppointmentAt *time.Time  `json:"appointment_at,omitempty"`
