@@ -376,17 +376,30 @@ func decodeProfileSensors(p *Profile, d profileData, ents map[int]string) []Sens
 					sn.Value, hasValue = v, true
 				}
 			}
-			if pdu, ok := d.value(s.Table, s.Status, idx); ok {
+			hasStatus := false
+			if pdu, ok := d.value(s.Table, s.Status, idx); ok && !absent(pdu) {
+				hasStatus = true
 				if n, ok := pduInt(pdu); ok {
 					if st, ok := s.StatusMap[n]; ok {
 						sn.Status = st
 					}
+				} else if len(s.StatusText) > 0 {
+					for k, st := range s.StatusText {
+						if strings.EqualFold(k, pduText(pdu)) {
+							sn.Status = st
+						}
+					}
 				}
 			}
-			if sn.Status == "absent" || (!hasValue && s.Status == "") {
+			// A status-only sensor the agent does not answer for (a scalar
+			// of a model without that part) is not there.
+			if sn.Status == "absent" || (!hasValue && !hasStatus) {
 				continue
 			}
 			sn.Name = d.rowName(s.Table, s.Rows, s.NameColumn, s.NameEntity, s.Name, idx, ents, s.Class+" {index}")
+			if s.NameMatch != nil && !s.NameMatch.MatchString(sn.Name) {
+				continue
+			}
 			out = append(out, sn)
 		}
 	}

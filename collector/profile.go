@@ -155,6 +155,10 @@ type SensorSpec struct {
 	Unit       string    `yaml:"unit"`
 	Status     OID       `yaml:"status"`
 	StatusMap  StatusMap `yaml:"status_map"`
+	// StatusText maps a status the agent reports as text ("Up", "Down"),
+	// compared without regard to case, to ok, warning, failed, absent or
+	// unknown.
+	StatusText map[string]string `yaml:"status_text"`
 	// ValueRegexp reads the number from group 1 of this regexp on a text
 	// value ("41.00 degrees C normal"), matched against the raw bytes.
 	ValueRegexp *Regexp `yaml:"value_regexp"`
@@ -173,7 +177,12 @@ type SensorSpec struct {
 	Min     *float64 `yaml:"min"`
 	Max     *float64 `yaml:"max"`
 	Require OID      `yaml:"require"`
-	Rows    `yaml:",inline"`
+	// NameMatch keeps only rows whose name (as read from name_column,
+	// name_entity, index_entity or name) matches, for shared tables such
+	// as ENTITY-SENSOR-MIB's where only the rows of one part (a power
+	// supply) are wanted.
+	NameMatch *Regexp `yaml:"name_match"`
+	Rows      `yaml:",inline"`
 }
 
 // IdentitySource is one place to read model, serial or firmware from; the
@@ -433,8 +442,13 @@ func (p *Profile) validate() error {
 		if s.Value == "" && s.Status == "" {
 			return fmt.Errorf("sensors[%d]: needs value or status", i)
 		}
-		if s.Status != "" && len(s.StatusMap) == 0 {
-			return fmt.Errorf("sensors[%d]: status needs a status_map", i)
+		if s.Status != "" && len(s.StatusMap) == 0 && len(s.StatusText) == 0 {
+			return fmt.Errorf("sensors[%d]: status needs a status_map or status_text", i)
+		}
+		for k, v := range s.StatusText {
+			if !slices.Contains(sensorStatuses, v) {
+				return fmt.Errorf("sensors[%d]: status_text %q maps to %q; want one of %s", i, k, v, strings.Join(sensorStatuses, ", "))
+			}
 		}
 		if s.Divisor < 0 {
 			return fmt.Errorf("sensors[%d]: divisor must be positive", i)
