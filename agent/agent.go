@@ -178,7 +178,7 @@ func New(ctx context.Context, cfg *inventory.Config, opts Options) (_ *Agent, er
 	if err != nil {
 		return nil, fmt.Errorf("service process %s: %w", cfg.ServiceFile, err)
 	}
-	if a.tokens, a.tokensFile, err = loadTokens(cfg, dataDir); err != nil {
+	if a.tokens, a.tokensFile, err = loadTokens(cfg, dataDir, a.now); err != nil {
 		return nil, err
 	}
 	if cfg.Influx != nil {

@@ -51,6 +51,9 @@ func CheckConfig(cfg *inventory.Config) []error {
 			}
 		}
 	}
+	if _, err := httpapi.LoadUsers(UsersFile(cfg)); err != nil {
+		errs = append(errs, err)
+	}
 	if c := cfg.Influx; c != nil {
 		if _, err := influx.TokenFrom(c.TokenFile, c.TokenEnv); err != nil {
 			errs = append(errs, err)

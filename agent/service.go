@@ -132,9 +132,16 @@ func LoadProcess(path string) (ticketing.ProcessConfig, error) {
 	return pc, nil
 }
 
+// UsersFile is where `nocagent users` keeps the per-person accounts of the
+// agent that cfg configures.
+func UsersFile(cfg *inventory.Config) string {
+	return filepath.Join(cfg.ResolvePath(cfg.Agent.DataDir), "users.json")
+}
+
 // loadTokens reads the API tokens, generating a token per role on first
-// start when the file does not exist yet.
-func loadTokens(cfg *inventory.Config, dataDir string) (*httpapi.Tokens, string, error) {
+// start when the file does not exist yet (the demo's one-file bootstrap),
+// and the per-person accounts of UsersFile.
+func loadTokens(cfg *inventory.Config, dataDir string, now func() time.Time) (*httpapi.Tokens, string, error) {
 	path := cfg.Agent.TokensFile
 	if path == "" {
 		path = filepath.Join(dataDir, "tokens.json")
@@ -154,6 +161,9 @@ func loadTokens(cfg *inventory.Config, dataDir string) (*httpapi.Tokens, string,
 	}
 	t, err := httpapi.LoadTokensFile(path)
 	if err != nil {
+		return nil, "", err
+	}
+	if t, err = t.WithUsers(filepath.Join(dataDir, "users.json"), now); err != nil {
 		return nil, "", err
 	}
 	return t, path, nil

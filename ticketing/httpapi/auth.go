@@ -5,14 +5,16 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/nocagent/nocagent/ticketing"
 )
@@ -20,13 +22,69 @@ import (
 // Tokens maps bearer tokens to actors. Only SHA-256 digests are kept in
 // memory, and a presented token is compared with every digest in constant
 // time, so neither timing nor a memory dump reveals a token.
+//
+// Besides the per-role tokens of tokens.json it accepts the per-person
+// accounts of a users file (see User), read again when the file changes,
+// so that `nocagent users add|revoke` takes effect in a running agent.
 type Tokens struct {
 	entries []tokenEntry
+
+	usersPath string
+	now       func() time.Time
+	mu        sync.Mutex
+	users     []tokenEntry
+	checked   time.Time // last stat of usersPath
+	stamp     [2]int64  // its size and mtime then
 }
 
 type tokenEntry struct {
-	digest [sha256.Size]byte
-	actor  ticketing.Actor
+	digest  [sha256.Size]byte
+	actor   ticketing.Actor
+	expires time.Time // zero: never
+}
+
+// WithUsers makes t also accept the accounts of the users file at path;
+// now is the clock for expiry (nil: time.Now).
+func (t *Tokens) WithUsers(path string, now func() time.Time) (*Tokens, error) {
+	if now == nil {
+		now = time.Now
+	}
+	t.usersPath, t.now = path, now
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t, t.loadUsers()
+}
+
+// usersCheckEvery bounds how often the users file is looked at.
+const usersCheckEvery = time.Second
+
+// loadUsers reads the users file again when its size or mtime changed; t.mu
+// is held. A file that no longer loads keeps the accounts read before.
+func (t *Tokens) loadUsers() error {
+	t.checked = t.now()
+	st, err := os.Stat(t.usersPath)
+	var stamp [2]int64
+	if err == nil {
+		stamp = [2]int64{st.Size(), st.ModTime().UnixNano()}
+	}
+	if stamp == t.stamp && t.users != nil {
+		return nil
+	}
+	us, err := LoadUsers(t.usersPath)
+	if err != nil {
+		return err
+	}
+	entries := make([]tokenEntry, 0, len(us))
+	for _, u := range us {
+		if !u.RevokedAt.IsZero() {
+			continue
+		}
+		var d [sha256.Size]byte
+		hex.Decode(d[:], []byte(u.Digest)) // checked by LoadUsers
+		entries = append(entries, tokenEntry{digest: d, actor: u.Actor(), expires: u.ExpiresAt})
+	}
+	t.users, t.stamp = entries, stamp
+	return nil
 }
 
 // minTokenLen refuses guessable tokens.
@@ -118,16 +176,31 @@ func (t *Tokens) Authenticate(r *http.Request) (ticketing.Actor, bool) {
 		return ticketing.Actor{}, false
 	}
 	d := sha256.Sum256([]byte(strings.TrimSpace(tok)))
-	var found ticketing.Actor
+	var found tokenEntry
 	match := 0
-	for _, e := range t.entries { // no early exit: the time does not depend on which entry matches
-		eq := subtle.ConstantTimeCompare(d[:], e.digest[:])
-		if eq == 1 {
-			found = e.actor
+	check := func(es []tokenEntry) {
+		for _, e := range es { // no early exit: the time does not depend on which entry matches
+			eq := subtle.ConstantTimeCompare(d[:], e.digest[:])
+			if eq == 1 {
+				found = e
+			}
+			match |= eq
 		}
-		match |= eq
 	}
-	return found, match == 1
+	check(t.entries)
+	if t.usersPath != "" {
+		t.mu.Lock()
+		if t.now().Sub(t.checked) >= usersCheckEvery {
+			_ = t.loadUsers() // a broken file keeps the accounts read before
+		}
+		users := t.users
+		t.mu.Unlock()
+		check(users)
+	}
+	if match != 1 || (!found.expires.IsZero() && !t.now().Before(found.expires)) {
+		return ticketing.Actor{}, false
+	}
+	return found.actor, true
 }
 
 // GenerateTokens returns a fresh random token for admin, manager, engineer
@@ -158,24 +231,5 @@ func WriteTokensFile(path string, m map[string]string) error {
 	if err != nil {
 		return fmt.Errorf("encode tokens: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tokens-*.json")
-	if err != nil {
-		return fmt.Errorf("write tokens %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write tokens %s: %w", path, err)
-	}
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write tokens %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write tokens %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write tokens %s: %w", path, err)
-	}
-	return nil
+	return writeFileAtomic(path, append(b, '\n'))
 }
