@@ -74,8 +74,6 @@ var allowed = map[string]string{
 	"microsens-g6 temperature":                    "informationTemperature says \"63.5C / 146.7F\"; LibreNMS converts 63.5 as if Fahrenheit (17.5 °C)",
 	"loop-telecom_loop-am3440-ccpb-a temperature": "c1Temperature and dpwmTemperature are text (\" 61\\xa2XC\", \"47.000000 \\xa2XC\"); LibreNMS reads the first byte of their hex dump (20, 34)",
 	// PSU: rows that are not power supply states.
-	"vrp_5720-vrf psu":    "both scored rows are hwMemberStackRole (stack roles, 'Unit N S5720-56C-PWR-EI-AC Status'), picked for the PWR in the model name; the device lists no power supply",
-	"vrp_power psu":       "2 of the 6 scored rows are hwMemberStackRole (stack roles) picked for the PWR in the model name; all 4 hwPwrStatusTable supplies match",
 	"infinera-groove psu": "the rows are cardMode (normal/regen) of the PSU cards, not a supply state, and the oracle's 0 is not the recording's 1",
 	// Interfaces.
 	"aos6 interfaces":            "one ifName holds binary bytes, rendered differently",

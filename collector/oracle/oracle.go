@@ -475,7 +475,9 @@ func checkSensors(ours string, snap *collector.Snapshot, rows []SensorRow, lclas
 }
 
 // psuName picks LibreNMS's power supply state sensors by name or group.
-var psuName = regexp.MustCompile(`(?i)power[ -]?suppl|\bpsu|\bpwr|power (module|unit)`)
+// "PWR" stands alone, not inside a model name (Huawei's S5720-56C-PWR-EI
+// is a PoE switch, and its stack rows are no power supplies).
+var psuName = regexp.MustCompile(`(?i)power[ -]?suppl|\bpsu|(^|[\s_(])pwr|power (module|unit)`)
 
 // checkPSU: at least 90 % of LibreNMS's power supply states have a
 // distinct power supply of ours in the same state (ok, warning, failed,
