@@ -82,6 +82,7 @@ func (a *Agent) handler(reg *prometheus.Registry, tickets http.Handler) http.Han
 		writeJSON(w, http.StatusOK, v)
 	})
 	a.maintenanceRoutes(mux)
+	a.outboxRoutes(mux)
 	a.pluginRoutes(mux)
 	a.remediationRoutes(mux)
 	// The ticketing API (tickets, actions, survey, problems, kb, kpis, me)

@@ -7,8 +7,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -542,4 +544,81 @@ func TestRemediationRefusedIsNotEscalated(t *testing.T) {
 	if got.Tier != 1 || !notRun {
 		t.Errorf("tier %d, refusal on the timeline %v", got.Tier, notRun)
 	}
+}
+
+// A receiver that refuses a notice for good leaves a dead letter that
+// managers see (API, metric) and retry once the receiver is fixed.
+func TestOutboxDeadLetters(t *testing.T) {
+	h := newHarness(t)
+	var refusing atomic.Bool
+	refusing.Store(true)
+	gone := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if refusing.Load() {
+			http.Error(w, "hook deleted", http.StatusGone)
+			return
+		}
+		h.recv.ServeHTTP(w, r)
+	}))
+	defer gone.Close()
+	h.cfg.Notifiers = []inventory.Notifier{{Name: "ops", Kind: "webhook", URL: gone.URL}}
+	h.start()
+	if err := h.sim.InjectFault("globex-fw-1", snmpsim.Fault{Kind: "down"}); err != nil {
+		t.Fatal(err)
+	}
+	call := func(method, path, token string, out any) int {
+		t.Helper()
+		req, _ := http.NewRequest(method, "http://"+h.addr+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if out != nil {
+			json.NewDecoder(resp.Body).Decode(out)
+		}
+		return resp.StatusCode
+	}
+	var dead []ticketing.OutboxMessage
+	h.eventually(15*time.Second, "a dead letter for the refused notice", func() bool {
+		dead = nil
+		return call("GET", "/api/v1/outbox/dead", h.token, &dead) == http.StatusOK && len(dead) > 0
+	})
+	if !strings.Contains(dead[0].LastError, "410") || dead[0].Channel != "ops" {
+		t.Errorf("dead letter = %+v", dead[0])
+	}
+	if code := call("GET", "/api/v1/outbox/dead", h.tokens["engineer"], nil); code != http.StatusForbidden {
+		t.Errorf("engineer reading dead letters: %d, want 403", code)
+	}
+	resp, err := http.Get("http://" + h.addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), `nocagent_notification_dead_letters{channel="ops"}`) {
+		t.Errorf("no dead-letter metric for channel ops")
+	}
+	refusing.Store(false)
+	for _, m := range dead {
+		if code := call("POST", fmt.Sprintf("/api/v1/outbox/%d/retry", m.ID), h.token, nil); code != http.StatusNoContent {
+			t.Fatalf("retry %d: %d", m.ID, code)
+		}
+	}
+	h.eventually(10*time.Second, "the retried notices delivered", func() bool {
+		dead = nil
+		call("GET", "/api/v1/outbox/dead", h.token, &dead)
+		return len(dead) == 0 && h.recv.count("opened", dead0Ticket(h)) > 0
+	})
+	if code := call("POST", "/api/v1/outbox/999999/retry", h.token, nil); code != http.StatusNotFound {
+		t.Errorf("retry of no dead letter: %d, want 404", code)
+	}
+}
+
+func dead0Ticket(h *harness) string {
+	ts := h.tickets("device=globex-fw-1")
+	if len(ts) == 0 {
+		return ""
+	}
+	return ts[0].ID
 }

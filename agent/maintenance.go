@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -217,4 +218,56 @@ func checkWindow(m rules.Maintenance, actor ticketing.Actor, now time.Time) erro
 		return errors.New("everything: " + everythingNeedsMg)
 	}
 	return nil
+}
+
+// maxDeadLetters bounds what the outbox API and metric read.
+const maxDeadLetters = 1000
+
+// outboxRoutes: dead letters for managers and admins to see and retry.
+func (a *Agent) outboxRoutes(mux *http.ServeMux) {
+	manager := func(w http.ResponseWriter, r *http.Request) (ticketing.Actor, bool) {
+		actor, ok := a.staff(w, r)
+		if ok && actor.Role == ticketing.RoleEngineer {
+			writeError(w, http.StatusForbidden, "forbidden", "the outbox is for managers and admins")
+			return actor, false
+		}
+		return actor, ok
+	}
+	mux.HandleFunc("GET /api/v1/outbox/dead", func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := manager(w, r); !ok {
+			return
+		}
+		dead, err := a.dispatcher.DeadLetters(r.Context(), maxDeadLetters)
+		if err != nil {
+			a.log.Error("dead letters", "err", err)
+			writeError(w, http.StatusInternalServerError, "internal", "internal error")
+			return
+		}
+		for i := range dead {
+			dead[i].Payload = nil // the notice itself stays in the store
+		}
+		writeJSON(w, http.StatusOK, dead)
+	})
+	mux.HandleFunc("POST /api/v1/outbox/{id}/retry", func(w http.ResponseWriter, r *http.Request) {
+		actor, ok := manager(w, r)
+		if !ok {
+			return
+		}
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if err != nil || id <= 0 {
+			writeError(w, http.StatusBadRequest, "invalid", "outbox message id: want a positive integer")
+			return
+		}
+		if err := a.dispatcher.Retry(r.Context(), id); err != nil {
+			if ticketing.ErrorCode(err) == ticketing.ENOTFOUND {
+				writeError(w, http.StatusNotFound, "not_found", ticketing.ErrorMessage(err))
+				return
+			}
+			a.log.Error("retry dead letter", "id", id, "err", err)
+			writeError(w, http.StatusInternalServerError, "internal", "internal error")
+			return
+		}
+		a.log.Info("dead letter retried", "id", id, "by", actor.Name)
+		w.WriteHeader(http.StatusNoContent)
+	})
 }

@@ -112,6 +112,7 @@ var (
 	devTicketsDesc  = prometheus.NewDesc("nocagent_device_tickets_open", "Open tickets of a device by priority.", []string{"device", "customer", "priority"}, nil)
 	slaDesc         = prometheus.NewDesc("nocagent_tickets_sla", "Open tickets by SLA clock (response, resolution) and status: breached, at_risk (under 20 % of the target left), ok.", []string{"clock", "status", "priority", "customer"}, nil)
 	backlogDesc     = prometheus.NewDesc("nocagent_notification_backlog", "Ticket notices waiting for delivery.", nil, nil)
+	deadDesc        = prometheus.NewDesc("nocagent_notification_dead_letters", "Ticket notices a receiver refused for good or that failed too often, by channel: they wait for nocagent outbox retry.", []string{"channel"}, nil)
 	alertsDesc      = prometheus.NewDesc("nocagent_alerts_firing", "Alerts firing now.", []string{"severity"}, nil)
 )
 
@@ -120,6 +121,7 @@ func (t *ticketMetrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- devTicketsDesc
 	ch <- slaDesc
 	ch <- backlogDesc
+	ch <- deadDesc
 	ch <- alertsDesc
 }
 
@@ -166,6 +168,18 @@ func (t *ticketMetrics) Collect(ch chan<- prometheus.Metric) {
 		}
 	} else {
 		t.a.log.Warn("tickets for metrics", "err", err)
+	}
+	if dead, err := t.a.dispatcher.DeadLetters(ctx, maxDeadLetters); err == nil {
+		byChannel := map[string]int{}
+		for _, n := range t.a.config().Notifiers {
+			byChannel[n.Name] = 0 // 0, not absent, for a channel with none
+		}
+		for _, m := range dead {
+			byChannel[m.Channel]++
+		}
+		for c, n := range byChannel {
+			ch <- prometheus.MustNewConstMetric(deadDesc, prometheus.GaugeValue, float64(n), c)
+		}
 	}
 	if n, err := t.a.dispatcher.Backlog(ctx); err == nil {
 		ch <- prometheus.MustNewConstMetric(backlogDesc, prometheus.GaugeValue, float64(n))

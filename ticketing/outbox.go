@@ -2,9 +2,11 @@ package ticketing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 )
 
@@ -31,7 +33,15 @@ type DispatcherOptions struct {
 	MinBackoff   time.Duration    // after the first failure; default 1s
 	MaxBackoff   time.Duration    // cap; default 5m
 	Rand         func() float64   // jitter source in [0,1); default math/rand/v2
+	// MaxAttempts turns a message into a dead letter after this many
+	// failed attempts; default 20 (about a day at the default backoff).
+	MaxAttempts int
 }
+
+// ErrPermanent marks a Sender's error that no retry can fix (an SMTP 5xx
+// reply, a webhook's 4xx other than 408 and 429): the message becomes a
+// dead letter at once. Wrap it with %w.
+var ErrPermanent = errors.New("permanent delivery failure")
 
 // Dispatcher delivers outbox messages through Senders, retrying failures
 // with capped, jittered exponential backoff. A receiver that is down delays
@@ -48,7 +58,7 @@ type Dispatcher struct {
 	store   OutboxStore
 	senders map[string]Sender
 	o       DispatcherOptions
-	wake    chan struct{}
+	wakes   map[string]chan struct{} // one per channel worker
 }
 
 // NewDispatcher returns a Dispatcher delivering messages of each channel
@@ -79,11 +89,15 @@ func NewDispatcher(store OutboxStore, senders map[string]Sender, opts Dispatcher
 	if opts.Rand == nil {
 		opts.Rand = rand.Float64
 	}
-	s := make(map[string]Sender, len(senders))
-	for k, v := range senders {
-		s[k] = v
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 20
 	}
-	return &Dispatcher{store: store, senders: s, o: opts, wake: make(chan struct{}, 1)}
+	s := make(map[string]Sender, len(senders))
+	wakes := make(map[string]chan struct{}, len(senders))
+	for k, v := range senders {
+		s[k], wakes[k] = v, make(chan struct{}, 1)
+	}
+	return &Dispatcher{store: store, senders: s, o: opts, wakes: wakes}
 }
 
 // Backoff is the delay before retry number attempt (1 for the first retry):
@@ -103,37 +117,62 @@ func Backoff(attempt int, minD, maxD time.Duration, r float64) time.Duration {
 // Wake asks a running Dispatcher to poll now instead of at its next tick,
 // e.g. right after Ingest queued a notice. It never blocks.
 func (d *Dispatcher) Wake() {
-	select {
-	case d.wake <- struct{}{}:
-	default:
+	for _, w := range d.wakes {
+		select {
+		case w <- struct{}{}:
+		default:
+		}
 	}
 }
 
-// Run delivers due messages every PollInterval (or on Wake) until ctx is
-// done. Store and send errors are logged and retried, never fatal.
+// Run delivers due messages until ctx is done: one worker per channel,
+// each polling every PollInterval (or on Wake), so that a channel that is
+// down or slow (an SMTP server timing out with a backlog) never delays
+// another's notices. Store and send errors are logged and retried, never
+// fatal; a worker whose store writes fail (a full disk) backs off instead
+// of sending the same message again every poll.
 func (d *Dispatcher) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for ch := range d.senders {
+		wg.Go(func() { d.runChannel(ctx, ch) })
+	}
+	wg.Wait()
+}
+
+func (d *Dispatcher) runChannel(ctx context.Context, ch string) {
 	t := time.NewTimer(0)
 	defer t.Stop()
+	failures := 0
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		case <-d.wake:
+		case <-d.wakes[ch]:
 		}
-		if _, err := d.DeliverDue(ctx); err != nil && ctx.Err() == nil {
-			d.o.Logger.Error("outbox poll failed", "err", err)
+		wait := d.o.PollInterval
+		if _, err := d.deliver(ctx, ch); err != nil && ctx.Err() == nil {
+			failures++
+			wait = max(wait, Backoff(failures, d.o.MinBackoff, d.o.MaxBackoff, d.o.Rand()))
+			d.o.Logger.Error("outbox pass failed", "channel", ch, "err", err, "retry_in", wait)
+		} else {
+			failures = 0
 		}
-		t.Reset(d.o.PollInterval)
+		t.Reset(wait)
 	}
 }
 
-// DeliverDue makes one pass over the due messages and returns how many were
-// delivered. After a failure on a channel the rest of that channel's batch
-// waits for the next pass, so a receiver that is down costs one timeout per
-// pass, not one per message.
+// DeliverDue makes one pass over the due messages of every channel and
+// returns how many were delivered. After a failure on a channel the rest of
+// that channel's batch waits for the next pass, so a receiver that is down
+// costs one timeout per pass, not one per message.
 func (d *Dispatcher) DeliverDue(ctx context.Context) (int, error) {
-	msgs, err := d.store.DueOutbox(ctx, d.o.Now(), d.o.BatchSize)
+	return d.deliver(ctx, "")
+}
+
+// deliver makes one pass over channel's due messages ("" for all).
+func (d *Dispatcher) deliver(ctx context.Context, channel string) (int, error) {
+	msgs, err := d.store.DueOutboxChannel(ctx, channel, d.o.Now(), d.o.BatchSize)
 	if err != nil {
 		return 0, fmt.Errorf("read due outbox: %w", err)
 	}
@@ -158,8 +197,17 @@ func (d *Dispatcher) DeliverDue(ctx context.Context) (int, error) {
 			log.Debug("notice delivered", "attempts", m.Attempts+1)
 			continue
 		}
-		down[m.Channel] = true
 		attempts := m.Attempts + 1
+		if errors.Is(sendErr, ErrPermanent) || attempts >= d.o.MaxAttempts {
+			// Retrying cannot help: a person looks at it (nocagent outbox
+			// list|retry), and the ticket's later notices go on.
+			if err := d.store.MarkDead(ctx, m.ID, attempts, d.o.Now(), sendErr.Error()); err != nil {
+				return delivered, fmt.Errorf("record dead letter %d (%s): %w", m.ID, m.EventID, err)
+			}
+			log.Error("notice not delivered: dead letter", "attempts", attempts, "err", sendErr)
+			continue
+		}
+		down[m.Channel] = true
 		next := d.o.Now().Add(Backoff(attempts, d.o.MinBackoff, d.o.MaxBackoff, d.o.Rand()))
 		if err := d.store.MarkFailed(ctx, m.ID, attempts, next, sendErr.Error()); err != nil {
 			return delivered, fmt.Errorf("record failed delivery of outbox message %d (%s): %w", m.ID, m.EventID, err)
@@ -189,4 +237,18 @@ func (d *Dispatcher) Backlog(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("count outbox backlog: %w", err)
 	}
 	return n, nil
+}
+
+// DeadLetters lists up to limit dead letters, oldest first.
+func (d *Dispatcher) DeadLetters(ctx context.Context, limit int) ([]OutboxMessage, error) {
+	return d.store.DeadOutbox(ctx, limit)
+}
+
+// Retry makes dead letter id due now; its channel's worker sends it.
+func (d *Dispatcher) Retry(ctx context.Context, id int64) error {
+	if err := d.store.RetryDead(ctx, id, d.o.Now()); err != nil {
+		return err
+	}
+	d.Wake()
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -345,5 +346,144 @@ func TestDispatcherRun(t *testing.T) {
 	}
 	if got := rc.accepted(); len(got) != 1 || len(rc.got()) != 2 {
 		t.Errorf("requests = %+v, want a 500 then one accepted delivery", rc.got())
+	}
+}
+
+// With Run, each channel has its own worker: a channel whose sends hang
+// until their timeout (an SMTP server gone quiet, with a backlog) does
+// not slow another channel's notices.
+func TestDispatcherSlowChannelDelaysNoOther(t *testing.T) {
+	e := newEnv(t, "email", "webhook")
+	e.clk = &clock{t: time.Now().UTC()}
+	e.svc = ticketing.NewService(e.store, ticketing.Options{Now: time.Now, Logger: quietLogger(), Channels: []string{"email", "webhook"}})
+	for i := range 20 {
+		e.ingest(t, firing(e.clk, fmt.Sprintf("fp-%d", i), fmt.Sprintf("r%d", i), "link", "P2", "down"))
+	}
+	var mu sync.Mutex
+	delivered := 0
+	hang := ticketing.SenderFunc(func(ctx context.Context, _ ticketing.OutboxMessage) error {
+		<-ctx.Done() // until the send timeout
+		return ctx.Err()
+	})
+	hook := ticketing.SenderFunc(func(context.Context, ticketing.OutboxMessage) error {
+		mu.Lock()
+		defer mu.Unlock()
+		delivered++
+		return nil
+	})
+	d := ticketing.NewDispatcher(e.store, map[string]ticketing.Sender{"email": hang, "webhook": hook}, ticketing.DispatcherOptions{
+		Logger: quietLogger(), PollInterval: 10 * time.Millisecond, SendTimeout: 2 * time.Second,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	start := time.Now()
+	for time.Since(start) < 5*time.Second {
+		mu.Lock()
+		n := delivered
+		mu.Unlock()
+		if n == 20 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	took := time.Since(start)
+	cancel()
+	<-done
+	if delivered != 20 || took > time.Second {
+		t.Errorf("webhook delivered %d of 20 in %s while email hung, want all within 1s", delivered, took.Round(time.Millisecond))
+	}
+}
+
+// A permanent refusal is a dead letter at once; too many failures make one
+// too; a dead letter holds back no later notice of its ticket, and a retry
+// makes it due again.
+func TestDispatcherDeadLetters(t *testing.T) {
+	e := newEnv(t, "webhook")
+	refuse := true
+	var sent []string
+	snd := ticketing.SenderFunc(func(_ context.Context, m ticketing.OutboxMessage) error {
+		if refuse && m.EventSeq == 1 {
+			return fmt.Errorf("%w: status 410", ticketing.ErrPermanent)
+		}
+		sent = append(sent, m.EventID)
+		return nil
+	})
+	d := ticketing.NewDispatcher(e.store, map[string]ticketing.Sender{"webhook": snd}, ticketing.DispatcherOptions{
+		Now: e.clk.Now, Logger: quietLogger(), MaxAttempts: 3, Rand: func() float64 { return 0.5 },
+	})
+	tk, _ := e.ingest(t, firing(e.clk, "fp-a", "core-01", "link", "P2", "down"))
+	e.clk.Advance(time.Second)
+	e.ingest(t, firing(e.clk, "fp-b", "core-01", "link", "P1", "worse"))
+	deliver(t, d) // the opening notice: refused for good
+	deliver(t, d) // the next ones no longer wait behind it
+	dead, err := d.DeadLetters(context.Background(), 10)
+	if err != nil || len(dead) != 1 || dead[0].TicketID != tk.ID || dead[0].EventSeq != 1 || !strings.Contains(dead[0].LastError, "410") {
+		t.Fatalf("dead letters = %+v, %v", dead, err)
+	}
+	if len(sent) == 0 {
+		t.Errorf("the ticket's later notices waited behind its dead letter")
+	}
+	if b := backlog(t, d); b != 0 {
+		t.Errorf("backlog = %d, want 0 (dead letters are not backlog)", b)
+	}
+	refuse = false
+	if err := d.Retry(context.Background(), dead[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Retry(context.Background(), dead[0].ID); ticketing.ErrorCode(err) != ticketing.ENOTFOUND {
+		t.Errorf("second retry: %v, want ENOTFOUND", err)
+	}
+	deliver(t, d)
+	if dead, _ := d.DeadLetters(context.Background(), 10); len(dead) != 0 || sent[len(sent)-1] != ticketing.EventID(tk.ID, 1) {
+		t.Errorf("after retry: dead %d, last sent %v", len(dead), sent)
+	}
+
+	// A receiver that keeps failing: a dead letter after MaxAttempts.
+	failing := ticketing.NewDispatcher(e.store, map[string]ticketing.Sender{"webhook": ticketing.SenderFunc(func(context.Context, ticketing.OutboxMessage) error {
+		return errors.New("connection refused")
+	})}, ticketing.DispatcherOptions{Now: e.clk.Now, Logger: quietLogger(), MaxAttempts: 3, Rand: func() float64 { return 0.5 }})
+	e.ingest(t, firing(e.clk, "fp-c", "core-02", "hardware", "P3", "fan"))
+	for range 3 {
+		deliver(t, failing)
+		e.clk.Advance(time.Hour)
+	}
+	if dead, _ := failing.DeadLetters(context.Background(), 10); len(dead) != 1 || dead[0].Attempts != 3 {
+		due, _ := e.store.DueOutbox(context.Background(), e.clk.Now(), 10)
+		t.Errorf("after 3 failures: dead %+v; due %+v", dead, due)
+	}
+}
+
+// failingMarks is a store whose failure records cannot be written (a full
+// disk): the worker must back off, not send the same message every poll.
+type failingMarks struct{ ticketing.Store }
+
+func (failingMarks) MarkFailed(context.Context, int64, int, time.Time, string) error {
+	return errors.New("disk full")
+}
+
+func TestDispatcherBacksOffWhenTheStoreFails(t *testing.T) {
+	e := newEnv(t, "email")
+	e.ingest(t, firing(e.clk, "fp-a", "core-01", "link", "P2", "down"))
+	var mu sync.Mutex
+	sends := 0
+	snd := ticketing.SenderFunc(func(context.Context, ticketing.OutboxMessage) error {
+		mu.Lock()
+		defer mu.Unlock()
+		sends++
+		return errors.New("452 insufficient storage")
+	})
+	d := ticketing.NewDispatcher(failingMarks{e.store}, map[string]ticketing.Sender{"email": snd}, ticketing.DispatcherOptions{
+		Logger: quietLogger(), PollInterval: 5 * time.Millisecond, MinBackoff: 100 * time.Millisecond, MaxBackoff: time.Second,
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 600*time.Millisecond)
+	defer cancel()
+	d.Run(ctx)
+	mu.Lock()
+	defer mu.Unlock()
+	// Every 5 ms would be ~120 sends; backing off 50, 100, 200, 400 ms
+	// leaves a handful.
+	if sends == 0 || sends > 8 {
+		t.Errorf("%d sends in 600ms with the store failing, want a few (backoff)", sends)
 	}
 }

@@ -120,6 +120,18 @@ type OutboxStore interface {
 	// is due at now, oldest first, and at most the oldest undelivered message
 	// per (ticket, channel), so a receiver sees a ticket's events in order.
 	DueOutbox(ctx context.Context, now time.Time, limit int) ([]OutboxMessage, error)
+	// DueOutboxChannel is DueOutbox for one channel ("" for all), so that
+	// each channel is worked on its own and a failing one holds up no other.
+	DueOutboxChannel(ctx context.Context, channel string, now time.Time, limit int) ([]OutboxMessage, error)
+	// MarkDead records that a message will not be retried (a permanent
+	// refusal, or too many attempts): it waits for RetryDead, and no longer
+	// holds back the messages after it.
+	MarkDead(ctx context.Context, id int64, attempts int, at time.Time, lastErr string) error
+	// DeadOutbox lists dead letters, oldest first.
+	DeadOutbox(ctx context.Context, limit int) ([]OutboxMessage, error)
+	// RetryDead makes a dead letter due again at now, with its attempts
+	// reset; ENOTFOUND when id is no dead letter.
+	RetryDead(ctx context.Context, id int64, now time.Time) error
 	// MarkDelivered records that message id was delivered at at; it is never
 	// returned by DueOutbox again.
 	MarkDelivered(ctx context.Context, id int64, at time.Time) error
@@ -142,6 +154,7 @@ type OutboxMessage struct {
 	Attempts      int             `json:"attempts"`
 	NextAttemptAt time.Time       `json:"next_attempt_at"`
 	DeliveredAt   *time.Time      `json:"delivered_at,omitempty"`
+	DeadAt        *time.Time      `json:"dead_at,omitempty"`
 	LastError     string          `json:"last_error,omitempty"`
 }
 

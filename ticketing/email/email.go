@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/mail"
 	"net/smtp"
+	"net/textproto"
 	"os"
 	"slices"
 	"strings"
@@ -300,6 +301,12 @@ func (s *Sender) Send(ctx context.Context, msg ticketing.OutboxMessage) error {
 
 func (s *Sender) submit(ctx context.Context, eventID string, letters []Letter, raws [][]byte) error {
 	fail := func(step string, err error) error {
+		var te *textproto.Error
+		if errors.As(err, &te) && te.Code >= 500 {
+			// A 5xx reply is the server's final word (unknown mailbox,
+			// policy refusal): retrying repeats it.
+			return fmt.Errorf("%w: email %s: smtp %s: %s: %w", ticketing.ErrPermanent, eventID, s.cfg.Addr, step, err)
+		}
 		return fmt.Errorf("email %s: smtp %s: %s: %w", eventID, s.cfg.Addr, step, err)
 	}
 	var d net.Dialer

@@ -559,20 +559,26 @@ func (x *txn) EnqueueOutbox(ctx context.Context, msgs []ticketing.OutboxMessage)
 // due when no older one of its ticket and channel is undelivered, claimed
 // or not.
 func (s *Store) DueOutbox(ctx context.Context, now time.Time, limit int) ([]ticketing.OutboxMessage, error) {
+	return s.DueOutboxChannel(ctx, "", now, limit)
+}
+
+// DueOutboxChannel implements ticketing.OutboxStore.
+func (s *Store) DueOutboxChannel(ctx context.Context, channel string, now time.Time, limit int) ([]ticketing.OutboxMessage, error) {
 	rows, err := s.pool.Query(ctx, `WITH batch AS (SELECT nextval('outbox_claim_batches') AS n),
 		due AS (
 			SELECT o.id FROM outbox o
-			WHERE o.delivered_at IS NULL AND o.next_attempt_at <= $1
+			WHERE o.delivered_at IS NULL AND o.dead_at IS NULL AND o.next_attempt_at <= $1
+			  AND ($4 = '' OR o.channel = $4)
 			  AND (o.claimed_until IS NULL OR o.claimed_until <= $1)
 			  AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.ticket_id = o.ticket_id AND p.channel = o.channel
-			                  AND p.delivered_at IS NULL AND p.id < o.id)
+			                  AND p.delivered_at IS NULL AND p.dead_at IS NULL AND p.id < o.id)
 			ORDER BY o.next_attempt_at, o.id
 			LIMIT $2
 			FOR UPDATE OF o SKIP LOCKED)
 		UPDATE outbox SET claimed_until = $3, claim_batch = batch.n FROM due, batch WHERE outbox.id = due.id
 		RETURNING outbox.id, outbox.ticket_id, outbox.event_seq, outbox.event_id, outbox.kind, outbox.channel,
 			outbox.payload, outbox.created_at, outbox.attempts, outbox.next_attempt_at, outbox.last_error`,
-		now, limit, now.Add(s.lease))
+		now, limit, now.Add(s.lease), channel)
 	if err != nil {
 		return nil, fmt.Errorf("claim due outbox on %s: %w", s.where, err)
 	}
@@ -639,10 +645,56 @@ func (s *Store) MarkFailed(ctx context.Context, id int64, attempts int, next tim
 // OutboxBacklog implements ticketing.OutboxStore.
 func (s *Store) OutboxBacklog(ctx context.Context) (int, error) {
 	var n int
-	if err := s.pool.QueryRow(ctx, `SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL`).Scan(&n); err != nil {
+	if err := s.pool.QueryRow(ctx, `SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count outbox backlog on %s: %w", s.where, err)
 	}
 	return n, nil
+}
+
+// MarkDead implements ticketing.OutboxStore.
+func (s *Store) MarkDead(ctx context.Context, id int64, attempts int, at time.Time, lastErr string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE outbox SET attempts = $1, dead_at = $2, last_error = $3,
+		claimed_until = NULL, claim_batch = NULL WHERE id = $4 AND delivered_at IS NULL`, attempts, at, lastErr, id)
+	if err != nil {
+		return fmt.Errorf("mark outbox message %d dead on %s: %w", id, s.where, err)
+	}
+	return nil
+}
+
+// DeadOutbox implements ticketing.OutboxStore.
+func (s *Store) DeadOutbox(ctx context.Context, limit int) ([]ticketing.OutboxMessage, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, ticket_id, event_seq, event_id, kind, channel, created_at,
+		attempts, dead_at, last_error FROM outbox WHERE delivered_at IS NULL AND dead_at IS NOT NULL
+		ORDER BY id LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("query dead letters on %s: %w", s.where, err)
+	}
+	defer rows.Close()
+	msgs := []ticketing.OutboxMessage{}
+	for rows.Next() {
+		var m ticketing.OutboxMessage
+		var kind string
+		if err := rows.Scan(&m.ID, &m.TicketID, &m.EventSeq, &m.EventID, &kind, &m.Channel, &m.CreatedAt,
+			&m.Attempts, &m.DeadAt, &m.LastError); err != nil {
+			return nil, fmt.Errorf("scan dead letter: %w", err)
+		}
+		m.Kind = ticketing.EventKind(kind)
+		msgs = append(msgs, m)
+	}
+	return msgs, rows.Err()
+}
+
+// RetryDead implements ticketing.OutboxStore.
+func (s *Store) RetryDead(ctx context.Context, id int64, now time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE outbox SET dead_at = NULL, attempts = 0, next_attempt_at = $1
+		WHERE id = $2 AND delivered_at IS NULL AND dead_at IS NOT NULL`, now, id)
+	if err != nil {
+		return fmt.Errorf("retry outbox message %d on %s: %w", id, s.where, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ticketing.Errorf(ticketing.ENOTFOUND, "no dead letter %d", id)
+	}
+	return nil
 }
 
 // storeErr wraps err, turning an integrity violation (SQLSTATE class 23:

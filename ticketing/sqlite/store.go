@@ -506,13 +506,18 @@ func (x *txn) EnqueueOutbox(ctx context.Context, msgs []ticketing.OutboxMessage)
 
 // DueOutbox implements ticketing.OutboxStore.
 func (s *Store) DueOutbox(ctx context.Context, now time.Time, limit int) ([]ticketing.OutboxMessage, error) {
+	return s.DueOutboxChannel(ctx, "", now, limit)
+}
+
+// DueOutboxChannel implements ticketing.OutboxStore.
+func (s *Store) DueOutboxChannel(ctx context.Context, channel string, now time.Time, limit int) ([]ticketing.OutboxMessage, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT o.id, o.ticket_id, o.event_seq, o.event_id, o.kind, o.channel,
 		o.payload, o.created_at, o.attempts, o.next_attempt_at, o.last_error
 		FROM outbox o
-		WHERE o.delivered_at IS NULL AND o.next_attempt_at <= ?
+		WHERE o.delivered_at IS NULL AND o.dead_at IS NULL AND o.next_attempt_at <= ? AND (? = '' OR o.channel = ?)
 		  AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.ticket_id = o.ticket_id AND p.channel = o.channel
-		                  AND p.delivered_at IS NULL AND p.id < o.id)
-		ORDER BY o.next_attempt_at, o.id LIMIT ?`, formatTime(now), limit)
+		                  AND p.delivered_at IS NULL AND p.dead_at IS NULL AND p.id < o.id)
+		ORDER BY o.next_attempt_at, o.id LIMIT ?`, formatTime(now), channel, channel, limit)
 	if err != nil {
 		return nil, fmt.Errorf("query due outbox: %w", err)
 	}
@@ -566,10 +571,66 @@ func (s *Store) MarkFailed(ctx context.Context, id int64, attempts int, next tim
 // OutboxBacklog implements ticketing.OutboxStore.
 func (s *Store) OutboxBacklog(ctx context.Context) (int, error) {
 	var n int
-	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL`).Scan(&n); err != nil {
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count outbox backlog: %w", err)
 	}
 	return n, nil
+}
+
+// MarkDead implements ticketing.OutboxStore.
+func (s *Store) MarkDead(ctx context.Context, id int64, attempts int, at time.Time, lastErr string) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE outbox SET attempts = ?, dead_at = ?, last_error = ?
+		WHERE id = ? AND delivered_at IS NULL`, attempts, formatTime(at), lastErr, id)
+	if err != nil {
+		return fmt.Errorf("mark outbox message %d dead: %w", id, err)
+	}
+	return nil
+}
+
+// DeadOutbox implements ticketing.OutboxStore.
+func (s *Store) DeadOutbox(ctx context.Context, limit int) ([]ticketing.OutboxMessage, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, ticket_id, event_seq, event_id, kind, channel, created_at,
+		attempts, dead_at, last_error FROM outbox WHERE delivered_at IS NULL AND dead_at IS NOT NULL
+		ORDER BY id LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("query dead letters: %w", err)
+	}
+	defer rows.Close()
+	msgs := []ticketing.OutboxMessage{}
+	for rows.Next() {
+		var (
+			m                   ticketing.OutboxMessage
+			kind, created, dead string
+		)
+		if err := rows.Scan(&m.ID, &m.TicketID, &m.EventSeq, &m.EventID, &kind, &m.Channel, &created,
+			&m.Attempts, &dead, &m.LastError); err != nil {
+			return nil, fmt.Errorf("scan dead letter: %w", err)
+		}
+		m.Kind = ticketing.EventKind(kind)
+		if m.CreatedAt, err = parseTime(created); err != nil {
+			return nil, fmt.Errorf("dead letter %d: %w", m.ID, err)
+		}
+		d, err := parseTime(dead)
+		if err != nil {
+			return nil, fmt.Errorf("dead letter %d: %w", m.ID, err)
+		}
+		m.DeadAt = &d
+		msgs = append(msgs, m)
+	}
+	return msgs, rows.Err()
+}
+
+// RetryDead implements ticketing.OutboxStore.
+func (s *Store) RetryDead(ctx context.Context, id int64, now time.Time) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE outbox SET dead_at = NULL, attempts = 0, next_attempt_at = ?
+		WHERE id = ? AND delivered_at IS NULL AND dead_at IS NOT NULL`, formatTime(now), id)
+	if err != nil {
+		return fmt.Errorf("retry outbox message %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ticketing.Errorf(ticketing.ENOTFOUND, "no dead letter %d", id)
+	}
+	return nil
 }
 
 // storeErr wraps err, turning a constraint violation into ECONFLICT so the

@@ -213,7 +213,14 @@ func (s *Sender) Send(ctx context.Context, msg ticketing.OutboxMessage) error {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		excerpt := s.excerpt(resp.Body)
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return fmt.Errorf("webhook POST %s: status %d: %s", s.where, resp.StatusCode, excerpt)
+		err := fmt.Errorf("webhook POST %s: status %d: %s", s.where, resp.StatusCode, excerpt)
+		if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusRequestTimeout &&
+			resp.StatusCode != http.StatusTooManyRequests {
+			// The receiver refuses this request as it is (bad token,
+			// gone, unprocessable): sending it again changes nothing.
+			err = fmt.Errorf("%w: %w", ticketing.ErrPermanent, err)
+		}
+		return err
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	return nil

@@ -196,9 +196,13 @@ func TestOutboxKeepsNoURLToken(t *testing.T) {
 	if _, err := d.DeliverDue(ctx); err != nil {
 		t.Fatal(err)
 	}
-	due, err := store.DueOutbox(ctx, time.Now().Add(time.Hour), 10)
+	// A 404 is the receiver's final word: a dead letter, not a retry.
+	if due, _ := store.DueOutbox(ctx, time.Now().Add(time.Hour), 10); len(due) != 0 {
+		t.Errorf("%d messages still due after a 404, want a dead letter", len(due))
+	}
+	due, err := store.DeadOutbox(ctx, 10)
 	if err != nil || len(due) == 0 {
-		t.Fatalf("outbox after a failed delivery: %d messages, %v", len(due), err)
+		t.Fatalf("dead letters after a 404: %d messages, %v", len(due), err)
 	}
 	for _, m := range due {
 		if !strings.Contains(m.LastError, "status 404") {
@@ -206,7 +210,7 @@ func TestOutboxKeepsNoURLToken(t *testing.T) {
 		}
 		checkScrubbed(t, m.LastError, srv.URL)
 	}
-	if !strings.Contains(logs.String(), "delivery failed") {
+	if !strings.Contains(logs.String(), "dead letter") {
 		t.Fatalf("no failure logged:\n%s", logs.String())
 	}
 	checkScrubbed(t, logs.String(), srv.URL)
