@@ -108,6 +108,7 @@ func (s *Service) Act(ctx context.Context, a Actor, id string, act Action, in Ac
 		if err := s.apply(ctx, tx, now, a, act, in, c); err != nil {
 			return err
 		}
+		c.stampRole(eventActor(a), a.Role)
 		t, err = s.write(ctx, tx, now, c)
 		return err
 	})

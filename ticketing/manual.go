@@ -104,7 +104,7 @@ func (s *Service) createManual(ctx context.Context, a Actor, in ManualInput, key
 			return Errorf(EINVALID, "invalid field \"onset_at\": %s is in the future", in.OnsetAt.Format(time.RFC3339))
 		}
 		var err error
-		if t, err = s.openManual(ctx, tx, now, eventActor(a), manualTicket{in: in, dev: dev}); err != nil {
+		if t, err = s.openManual(ctx, tx, now, eventActor(a), manualTicket{in: in, dev: dev, role: a.Role}); err != nil {
 			return err
 		}
 		if key != "" {
@@ -179,6 +179,7 @@ type manualTicket struct {
 	dueAt    *time.Time
 	parentID string
 	assignee string // set instead of auto-assignment
+	role     Role   // of the person opening it
 }
 
 // openManual creates a manual ticket in tx. Manual tickets do not take part
@@ -211,7 +212,8 @@ func (s *Service) openManual(ctx context.Context, tx Tx, now time.Time, who stri
 		Intake: &Intake{Channel: channel, Contact: in.Contact, Symptom: in.Symptom, OnsetAt: onset, RecentChanges: in.RecentChanges},
 	}
 	c := &change{t: &t, seq: seq}
-	c.event(now, who, KindOpened, "", string(StateNew), fmt.Sprintf("%s via %s", in.Symptom, channel))
+	c.event(now, who, KindOpened, "", string(StateNew), fmt.Sprintf("%s via %s", in.Symptom, channel)).Role = m.role
+	c.t.Timeline[len(c.t.Timeline)-1].Role = m.role
 	if m.assignee != "" {
 		c.event(now, ActorSystem, KindAssigned, "", m.assignee, "supervisor of survey follow-ups")
 		c.notify("manager:" + m.assignee)

@@ -260,6 +260,20 @@ func (c *change) event(now time.Time, actor string, kind EventKind, from, to, no
 	return &c.events[len(c.events)-1]
 }
 
+// stampRole records role on the entries who made in this change.
+func (c *change) stampRole(who string, role Role) {
+	for i := range c.events {
+		if c.events[i].Actor == who && c.events[i].Role == "" {
+			c.events[i].Role = role
+		}
+	}
+	for i := range c.t.Timeline {
+		if c.t.Timeline[i].Actor == who && c.t.Timeline[i].Role == "" {
+			c.t.Timeline[i].Role = role
+		}
+	}
+}
+
 // notify addresses the notice about the last recorded event.
 func (c *change) notify(recipients ...string) {
 	if len(recipients) == 0 || len(c.events) == 0 {

@@ -251,6 +251,9 @@ type Event struct {
 	Note  string    `json:"note,omitempty"`
 	// Internal entries are for staff only: the customer never sees them.
 	Internal bool `json:"internal,omitempty"`
+	// Role is the role of the person Actor names (engineer, manager,
+	// admin, customer); empty for monitoring and the system.
+	Role Role `json:"role,omitempty"`
 }
 
 // ForCustomer reports whether a customer sees this timeline entry: not

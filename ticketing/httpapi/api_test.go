@@ -370,6 +370,18 @@ func TestInternalNotes(t *testing.T) {
 	if staff := notes("engineer:alice"); len(staff) != 3 {
 		t.Errorf("staff sees %d notes, want all 3: %q", len(staff), staff)
 	}
+	// Every entry a person made names their role beside their name.
+	var full ticketing.Ticket
+	s.call("manager:mia", "GET", "/api/v1/tickets/"+tk.ID, "", &full)
+	for _, e := range full.Timeline {
+		want := map[string]ticketing.Role{"alice": ticketing.RoleEngineer}[e.Actor]
+		if strings.HasPrefix(e.Actor, "customer:") {
+			want = ticketing.RoleCustomer
+		}
+		if want != "" && e.Role != want {
+			t.Errorf("entry %d by %s: role %q, want %q", e.Seq, e.Actor, e.Role, want)
+		}
+	}
 	cust := notes("customer:acme")
 	if len(cust) != 2 || strings.Contains(strings.Join(cust, "|"), "root password") {
 		t.Errorf("customer sees %q, want the public note and its own, never the internal one", cust)

@@ -316,7 +316,7 @@ func impactedOf(ctx context.Context, q querier, ticketID string) ([]ticketing.Im
 }
 
 func timelineOf(ctx context.Context, q querier, ticketID string) ([]ticketing.Event, error) {
-	rows, err := q.Query(ctx, `SELECT seq, at, actor, kind, from_value, to_value, note, internal
+	rows, err := q.Query(ctx, `SELECT seq, at, actor, kind, from_value, to_value, note, internal, role
 		FROM ticket_events WHERE ticket_id = $1 ORDER BY seq`, ticketID)
 	if err != nil {
 		return nil, fmt.Errorf("ticket %s: query timeline: %w", ticketID, err)
@@ -326,7 +326,7 @@ func timelineOf(ctx context.Context, q querier, ticketID string) ([]ticketing.Ev
 	for rows.Next() {
 		var e ticketing.Event
 		var kind string
-		if err := rows.Scan(&e.Seq, &e.At, &e.Actor, &kind, &e.From, &e.To, &e.Note, &e.Internal); err != nil {
+		if err := rows.Scan(&e.Seq, &e.At, &e.Actor, &kind, &e.From, &e.To, &e.Note, &e.Internal, &e.Role); err != nil {
 			return nil, fmt.Errorf("ticket %s: scan event: %w", ticketID, err)
 		}
 		e.Kind = ticketing.EventKind(kind)
@@ -525,9 +525,9 @@ func (x *txn) SaveImpacted(ctx context.Context, ticketID string, ds []ticketing.
 
 func (x *txn) AppendEvents(ctx context.Context, ticketID string, evs []ticketing.Event) error {
 	for _, e := range evs {
-		_, err := x.q.Exec(ctx, `INSERT INTO ticket_events (ticket_id, seq, at, actor, kind, from_value, to_value, note, internal)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			ticketID, e.Seq, e.At, e.Actor, string(e.Kind), e.From, e.To, e.Note, e.Internal)
+		_, err := x.q.Exec(ctx, `INSERT INTO ticket_events (ticket_id, seq, at, actor, kind, from_value, to_value, note, internal, role)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			ticketID, e.Seq, e.At, e.Actor, string(e.Kind), e.From, e.To, e.Note, e.Internal, e.Role)
 		if err != nil {
 			return storeErr(err, "ticket %s: append event %d (%s)", ticketID, e.Seq, e.Kind)
 		}

@@ -300,7 +300,7 @@ func impactedOf(ctx context.Context, q querier, ticketID string) ([]ticketing.Im
 }
 
 func timelineOf(ctx context.Context, q querier, ticketID string) ([]ticketing.Event, error) {
-	rows, err := q.QueryContext(ctx, `SELECT seq, at, actor, kind, from_value, to_value, note, internal
+	rows, err := q.QueryContext(ctx, `SELECT seq, at, actor, kind, from_value, to_value, note, internal, role
 		FROM ticket_events WHERE ticket_id = ? ORDER BY seq`, ticketID)
 	if err != nil {
 		return nil, fmt.Errorf("ticket %s: query timeline: %w", ticketID, err)
@@ -312,7 +312,7 @@ func timelineOf(ctx context.Context, q querier, ticketID string) ([]ticketing.Ev
 			e        ticketing.Event
 			at, kind string
 		)
-		if err := rows.Scan(&e.Seq, &at, &e.Actor, &kind, &e.From, &e.To, &e.Note, &e.Internal); err != nil {
+		if err := rows.Scan(&e.Seq, &at, &e.Actor, &kind, &e.From, &e.To, &e.Note, &e.Internal, &e.Role); err != nil {
 			return nil, fmt.Errorf("ticket %s: scan event: %w", ticketID, err)
 		}
 		e.Kind = ticketing.EventKind(kind)
@@ -481,9 +481,9 @@ func (x *txn) SaveImpacted(ctx context.Context, ticketID string, ds []ticketing.
 
 func (x *txn) AppendEvents(ctx context.Context, ticketID string, evs []ticketing.Event) error {
 	for _, e := range evs {
-		_, err := x.q.ExecContext(ctx, `INSERT INTO ticket_events (ticket_id, seq, at, actor, kind, from_value, to_value, note, internal)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			ticketID, e.Seq, formatTime(e.At), e.Actor, string(e.Kind), e.From, e.To, e.Note, e.Internal)
+		_, err := x.q.ExecContext(ctx, `INSERT INTO ticket_events (ticket_id, seq, at, actor, kind, from_value, to_value, note, internal, role)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			ticketID, e.Seq, formatTime(e.At), e.Actor, string(e.Kind), e.From, e.To, e.Note, e.Internal, e.Role)
 		if err != nil {
 			return storeErr(err, "ticket %s: append event %d (%s)", ticketID, e.Seq, e.Kind)
 		}
