@@ -63,7 +63,7 @@ type Agent struct {
 	opts  Options
 	graph *topology.Graph
 
-	store         ticketStore
+	store         TicketStore
 	tickets       *ticketing.Service
 	dispatcher    *ticketing.Dispatcher
 	engine        *rules.Engine

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nocagent/nocagent/inventory"
+	"github.com/nocagent/nocagent/ticketing/postgres"
 	"github.com/nocagent/nocagent/ticketing/postgres/pgtest"
 )
 
@@ -44,5 +46,25 @@ func TestDemoOnPostgres(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// OpenStore, which the report and inspect commands use, opens the store
+// the agent uses: PostgreSQL when the config names one, and refuses to make
+// an empty SQLite store where an agent never ran.
+func TestOpenStore(t *testing.T) {
+	ctx := context.Background()
+	cfg := &inventory.Config{Agent: inventory.Agent{DataDir: t.TempDir()}}
+	if _, err := OpenStore(ctx, cfg); err == nil || !strings.Contains(err.Error(), "has the agent run") {
+		t.Errorf("SQLite where no agent ran: %v", err)
+	}
+	cfg.Store = pgURL(t, pgtest.NewDatabase(t))
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		t.Fatalf("PostgreSQL store: %v", err)
+	}
+	defer st.Close()
+	if _, ok := st.(*postgres.Store); !ok {
+		t.Errorf("store is %T, want the PostgreSQL store the config names", st)
 	}
 }

@@ -89,17 +89,35 @@ func newSenders(cfg *inventory.Config, log *slog.Logger) (map[string]ticketing.S
 	return out, nil
 }
 
-// ticketStore is SQLite or PostgreSQL.
-type ticketStore interface {
+// TicketStore is SQLite or PostgreSQL.
+type TicketStore interface {
 	ticketing.Store
 	ticketing.RecordStore
 	io.Closer
 }
 
+// OpenStore opens the ticket store cfg configures, as the agent does:
+// PostgreSQL when store is a postgres:// URL, else SQLite in the data
+// directory, which must already hold one (the CLI reads what an agent
+// wrote; it does not start an empty store).
+func OpenStore(ctx context.Context, cfg *inventory.Config) (TicketStore, error) {
+	dataDir := cfg.ResolvePath(cfg.Agent.DataDir)
+	if !isPostgres(cfg.Store) {
+		if _, err := os.Stat(filepath.Join(dataDir, "nocagent.db")); err != nil {
+			return nil, fmt.Errorf("ticket store: %w (has the agent run with data_dir %s?)", err, dataDir)
+		}
+	}
+	return openStore(ctx, cfg.Store, dataDir)
+}
+
+func isPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
 // openStore opens PostgreSQL when dsn names it, else SQLite in dataDir.
 // The DSN is never logged: it may hold a password.
-func openStore(ctx context.Context, dsn, dataDir string) (ticketStore, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+func openStore(ctx context.Context, dsn, dataDir string) (TicketStore, error) {
+	if isPostgres(dsn) {
 		st, err := postgres.Open(ctx, dsn)
 		if err != nil {
 			return nil, fmt.Errorf("ticket store (postgres): %w", err)

@@ -19,7 +19,6 @@ import (
 	"github.com/nocagent/nocagent/plugins/inspection"
 	"github.com/nocagent/nocagent/reports"
 	"github.com/nocagent/nocagent/ticketing"
-	"github.com/nocagent/nocagent/ticketing/sqlite"
 )
 
 // inspectEnv is what inspect and report share: the inventory, its
@@ -213,7 +212,8 @@ func newReportCmd(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "report --config FILE --contract ID --month YYYY-MM [--out FILE]",
 		Short: "Write a contract's monthly service report",
-		Long: `report reads the ticket store (<data_dir>/nocagent.db) for the contract's KPIs
+		Long: `report reads the agent's ticket store (SQLite in data_dir, or the PostgreSQL
+of store:) for the contract's KPIs
 of the month (UTC), and the contract's latest inspection (running one now if
 there is none), and writes the HTML report under <data_dir>/reports. --out
 also writes it to FILE (PDF when FILE ends in .pdf: needs chromium).`,
@@ -257,11 +257,8 @@ also writes it to FILE (PDF when FILE ends in .pdf: needs chromium).`,
 }
 
 func (e *inspectEnv) serviceData(ctx context.Context, c inspection.Contract, from, now time.Time) (reports.ServiceData, error) {
-	dbPath := filepath.Join(e.cfg.Agent.DataDir, "nocagent.db")
-	if _, err := os.Stat(dbPath); err != nil {
-		return reports.ServiceData{}, fmt.Errorf("ticket store: %w (has the agent run with data_dir %s?)", err, e.cfg.Agent.DataDir)
-	}
-	store, err := sqlite.Open(ctx, dbPath)
+	// The store the agent uses: SQLite in data_dir, or PostgreSQL.
+	store, err := agent.OpenStore(ctx, e.cfg)
 	if err != nil {
 		return reports.ServiceData{}, err
 	}
