@@ -447,8 +447,12 @@ func TestOutageCorrelation(t *testing.T) {
 		h.get("/api/v1/tickets/"+root.ID, &got)
 		return got.State == ticketing.StateResolved
 	})
-	if n := len(h.tickets("")); n != 1 {
-		t.Errorf("%d tickets after the outage, want 1", n)
+	if all := h.tickets(""); len(all) != 1 {
+		var titles []string
+		for _, x := range all {
+			titles = append(titles, x.ID+" "+x.Device.Name+" "+x.Category+": "+x.Title)
+		}
+		t.Errorf("%d tickets after the outage, want 1: %q", len(all), titles)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nocagent/nocagent/inventory"
 	"github.com/nocagent/nocagent/rules"
 	"github.com/nocagent/nocagent/ticketing"
 )
@@ -16,9 +17,7 @@ const unreachableRule = "device_unreachable"
 
 func (a *Agent) newCorrelator() *rules.Correlator {
 	return rules.NewCorrelator(a.graph, rules.CorrelatorOptions{
-		// Wait one poll interval so that every device behind a fault has
-		// been polled once before deciding which one is the root.
-		Settle: a.config().Agent.PollInterval,
+		Settle: settleTime(a.config().Agent),
 		Matrix: priorityMatrix(a.config()),
 		Rule:   unreachableRule,
 		Devices: func(name string) rules.DeviceInfo {
@@ -87,4 +86,15 @@ func impacted(ds []rules.ImpactedDevice) []ticketing.ImpactedDevice {
 		out[i] = ticketing.ImpactedDevice{Name: d.Name, Serial: d.Serial, Customer: d.Customer}
 	}
 	return out
+}
+
+// settleTime is how long an unreachable device waits before correlation
+// decides whether it is a root: every device behind the same fault must
+// have reported by then. Polls are spread over the interval, and a poll of
+// a device that went down reports only when its requests time out, so the
+// upstream's report may come one interval plus one such poll after the
+// downstream's.
+func settleTime(a inventory.Agent) time.Duration {
+	failedPoll := a.PollTimeout * time.Duration(a.Retries+1)
+	return a.PollInterval + min(failedPoll, a.PollInterval)
 }

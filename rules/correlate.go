@@ -211,11 +211,13 @@ func (c *Correlator) recover(now time.Time, a Alert, d *downDev) []IncidentChang
 	in.State = IncidentResolved
 	in.Alerts = append(in.Alerts, a)
 	in.Updated = now
-	// Devices still down are undecided again, from now: their upstream
-	// has only just come back and their own poll may not have run yet.
+	// Devices still down are undecided again: their upstream has only just
+	// come back, and a poll of theirs that was timing out when it did may
+	// still report them down. Their first poll that starts after now answers
+	// within two poll intervals (Settle each): they are decided only then.
 	for _, name := range sortedKeys(in.impacted) {
 		if dd := c.down[name]; dd != nil {
-			dd.incident, dd.former, dd.since = "", in.Key, now
+			dd.incident, dd.former, dd.since = "", in.Key, now.Add(c.settle)
 			in.waiting[name] = true
 		}
 	}
