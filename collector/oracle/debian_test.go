@@ -39,7 +39,7 @@ func TestCorpusAgreesWithDebianSnmpsim(t *testing.T) {
 	}
 	bin := testenv.Command(t, "snmpsimd", "snmpsim")
 	dirs := []string{filepath.Join(testenv.LibreNMS(t), "snmpsim"), filepath.Join(testenv.LibreNMSWide(t), "snmpsim")}
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
 
 	var recs []string
@@ -59,7 +59,7 @@ func TestCorpusAgreesWithDebianSnmpsim(t *testing.T) {
 	defer sim.Close()
 	profiles := collector.BuiltinProfiles()
 
-	var mu sync.Mutex
+	var mu, slow sync.Mutex
 	var diffs []string
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 3)
@@ -76,11 +76,24 @@ func TestCorpusAgreesWithDebianSnmpsim(t *testing.T) {
 				return
 			}
 			theirs, err := Poll(ctx, name, addr, name, "", profiles)
-			if err != nil {
-				t.Errorf("%s on Debian's snmpsimd: %v", name, err)
-				return
+			d := ""
+			if err == nil {
+				d = snapshotDiff(ours.Snapshot, theirs.Snapshot)
 			}
-			d := snapshotDiff(ours.Snapshot, theirs.Snapshot)
+			if err != nil || d != "" && len(theirs.Snapshot.Errors) > 0 {
+				// The Python agent is slow with large tables when the
+				// machine is busy (CI runs packages side by side): a poll
+				// that timed out there is asked again, alone and patient,
+				// before it counts as a difference.
+				slow.Lock()
+				theirs, err = pollWith(ctx, name, addr, name, "", profiles, 3*time.Minute, 20*time.Second)
+				slow.Unlock()
+				if err != nil {
+					t.Errorf("%s on Debian's snmpsimd: %v", name, err)
+					return
+				}
+				d = snapshotDiff(ours.Snapshot, theirs.Snapshot)
+			}
 			if known, ok := debianDiffers[name]; ok {
 				if !strings.HasPrefix(d, known.diff) {
 					d = fmt.Sprintf("expected to differ at %s (%s), got %q", known.diff, known.why, d)

@@ -57,11 +57,16 @@ func Score(ctx context.Context, sim *snmpsim.Simulator, recording, oracleJSON st
 // Poll polls target (SNMP v2c with community) once and scores it against
 // oracleJSON when that is set.
 func Poll(ctx context.Context, name, target, community, oracleJSON string, profiles *collector.ProfileSet) (*Result, error) {
-	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	return pollWith(ctx, name, target, community, oracleJSON, profiles, 30*time.Second, 3*time.Second)
+}
+
+// pollWith is Poll with the poll's budget and each request's timeout.
+func pollWith(ctx context.Context, name, target, community, oracleJSON string, profiles *collector.ProfileSet, budget, timeout time.Duration) (*Result, error) {
+	pctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
 	cred := inventory.Credential{Name: "oracle", Version: "2c", Community: community}
 	snap := collector.Poll(pctx, target, cred, collector.PollOptions{
-		Session:  collector.SessionOptions{Timeout: 3 * time.Second, Retries: 1},
+		Session:  collector.SessionOptions{Timeout: timeout, Retries: 1},
 		Profiles: profiles,
 	})
 	if !snap.Reachable {
