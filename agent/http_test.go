@@ -334,33 +334,7 @@ func TestRemediationBounce(t *testing.T) {
 	h := newHarness(t)
 	h.cfg.Remediation = &inventory.RemediationPolicy{Default: "approval", MaxPerDevicePerHour: 1}
 	h.start()
-	port := 0
-	for _, d := range snmpsim.DemoNetwork() {
-		if d.Name != "acme-acc-2" {
-			continue
-		}
-		for _, p := range d.Ports {
-			if p.Use == snmpsim.UseUser && port == 0 {
-				port = p.IfIndex
-			}
-		}
-	}
-	h.eventually(10*time.Second, "acme-acc-2 polled", func() bool {
-		var d deviceView
-		h.get("/api/v1/devices/acme-acc-2", &d)
-		return d.Reachable
-	})
-	if err := h.sim.InjectFault("acme-acc-2", snmpsim.Fault{Kind: "port-stuck", IfIndex: port}); err != nil {
-		t.Fatal(err)
-	}
-	var tk ticketing.Ticket
-	h.eventually(10*time.Second, "a link ticket for the hung port", func() bool {
-		got := h.tickets("device=acme-acc-2")
-		if len(got) == 1 {
-			tk = got[0]
-		}
-		return len(got) == 1
-	})
+	tk := hangUserPort(t, h)
 	call := func(method, path, body, token string, out any) int {
 		t.Helper()
 		req, _ := http.NewRequest(method, "http://"+h.addr+path, strings.NewReader(body))
@@ -481,30 +455,7 @@ func TestRemediationBounce(t *testing.T) {
 func TestRemediationRefusedIsNotEscalated(t *testing.T) {
 	h := newHarness(t)
 	h.start()
-	port := 0
-	for _, d := range snmpsim.DemoNetwork() {
-		for _, p := range d.Ports {
-			if d.Name == "acme-acc-2" && p.Use == snmpsim.UseUser && port == 0 {
-				port = p.IfIndex
-			}
-		}
-	}
-	h.eventually(10*time.Second, "acme-acc-2 polled", func() bool {
-		var d deviceView
-		h.get("/api/v1/devices/acme-acc-2", &d)
-		return d.Reachable
-	})
-	if err := h.sim.InjectFault("acme-acc-2", snmpsim.Fault{Kind: "port-stuck", IfIndex: port}); err != nil {
-		t.Fatal(err)
-	}
-	var tk ticketing.Ticket
-	h.eventually(10*time.Second, "a ticket for the hung port", func() bool {
-		got := h.tickets("device=acme-acc-2")
-		if len(got) == 1 {
-			tk = got[0]
-		}
-		return len(got) == 1
-	})
+	tk := hangUserPort(t, h)
 	post := func(path, body, token string, out any) int {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodPost, "http://"+h.addr+path, strings.NewReader(body))
@@ -621,4 +572,35 @@ func dead0Ticket(h *harness) string {
 		return ""
 	}
 	return ts[0].ID
+}
+
+// hangUserPort hangs a user port of acme-acc-2 (admin up, oper down until
+// bounced) and returns the link ticket it opens.
+func hangUserPort(t *testing.T, h *harness) ticketing.Ticket {
+	t.Helper()
+	port := 0
+	for _, d := range snmpsim.DemoNetwork() {
+		for _, p := range d.Ports {
+			if d.Name == "acme-acc-2" && p.Use == snmpsim.UseUser && port == 0 {
+				port = p.IfIndex
+			}
+		}
+	}
+	h.eventually(10*time.Second, "acme-acc-2 polled", func() bool {
+		var d deviceView
+		h.get("/api/v1/devices/acme-acc-2", &d)
+		return d.Reachable
+	})
+	if err := h.sim.InjectFault("acme-acc-2", snmpsim.Fault{Kind: "port-stuck", IfIndex: port}); err != nil {
+		t.Fatal(err)
+	}
+	var tk ticketing.Ticket
+	h.eventually(10*time.Second, "a link ticket for the hung port", func() bool {
+		got := h.tickets("device=acme-acc-2")
+		if len(got) == 1 {
+			tk = got[0]
+		}
+		return len(got) == 1
+	})
+	return tk
 }

@@ -11,17 +11,11 @@ import (
 	"time"
 )
 
-// A maintenance window made through the API is stored before the API
-// answers 201: SIGKILL right after does not lose it, and after the restart
-// it is listed and in force. (Remediation records are not stored yet.)
-func TestKillKeepsMaintenanceWindow(t *testing.T) {
-	bin := buildNocagent(t)
-	dir := t.TempDir()
-	dataDir := filepath.Join(dir, "data")
-	cfg := filepath.Join(dir, "nocagent.yaml")
-	// The device never answers (nothing listens on its port): the window
-	// is about state, not polls.
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`agent:
+// oneDeviceConfig is a configuration with data_dir dataDir whose one
+// device never answers (nothing listens on its port), for tests about the
+// agent's state and configuration rather than polls.
+func oneDeviceConfig(dataDir string) string {
+	return fmt.Sprintf(`agent:
   listen: 127.0.0.1:0
   data_dir: %q
 credentials:
@@ -30,7 +24,18 @@ customers:
   - {id: acme, name: ACME, contract: C-1}
 devices:
   - {name: sw1, address: "127.0.0.1:9", credential: lab, customer: acme, role: access}
-`, dataDir)), 0o600)
+`, dataDir)
+}
+
+// A maintenance window made through the API is stored before the API
+// answers 201: SIGKILL right after does not lose it, and after the restart
+// it is listed and in force.
+func TestKillKeepsMaintenanceWindow(t *testing.T) {
+	bin := buildNocagent(t)
+	dir := t.TempDir()
+	dataDir := filepath.Join(dir, "data")
+	cfg := filepath.Join(dir, "nocagent.yaml")
+	os.WriteFile(cfg, []byte(oneDeviceConfig(dataDir)), 0o600)
 
 	p := startNocagent(t, bin, cfg, dataDir)
 	start := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,18 +18,7 @@ func TestSIGHUPReload(t *testing.T) {
 	dir := t.TempDir()
 	dataDir := filepath.Join(dir, "data")
 	cfg := filepath.Join(dir, "nocagent.yaml")
-	// The devices never answer (nothing listens on port 9): the reload is
-	// about configuration, not polls.
-	base := fmt.Sprintf(`agent:
-  listen: 127.0.0.1:0
-  data_dir: %q
-credentials:
-  - {name: lab, version: 2c, community: public}
-customers:
-  - {id: acme, name: ACME, contract: C-1}
-devices:
-  - {name: sw1, address: "127.0.0.1:9", credential: lab, customer: acme, role: access}
-`, dataDir)
+	base := oneDeviceConfig(dataDir)
 	write := func(body string) {
 		t.Helper()
 		if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -17,15 +16,7 @@ func TestUsersCLI(t *testing.T) {
 	api, tokensFile := startAgent(t)
 	dataDir := filepath.Dir(tokensFile)
 	cfg := filepath.Join(t.TempDir(), "nocagent.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`agent:
-  data_dir: %q
-credentials:
-  - {name: lab, version: 2c, community: public}
-customers:
-  - {id: acme, name: ACME, contract: C-1}
-devices:
-  - {name: sw1, address: "127.0.0.1:9", credential: lab, customer: acme, role: access}
-`, dataDir)), 0o600)
+	os.WriteFile(cfg, []byte(oneDeviceConfig(dataDir)), 0o600)
 
 	out, errOut, code := runCLI(t, "users", "add", "bob", "--role", "engineer", "--expires", "2160h", "--config", cfg)
 	if code != 0 {
