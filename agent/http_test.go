@@ -415,12 +415,26 @@ func TestRemediationBounce(t *testing.T) {
 		!strings.Contains(refused.Error.Message, "limit") {
 		t.Errorf("approval past the per-device limit: %d %+v, want 409 naming the limit", code, refused)
 	}
-	h.eventually(10*time.Second, "ticket resolved by monitoring", func() bool {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
 		var got ticketing.Ticket
 		h.get("/api/v1/tickets/"+tk.ID, &got)
 		tk = got
-		return got.State == ticketing.StateResolved
-	})
+		if got.State == ticketing.StateResolved {
+			break
+		}
+		if time.Now().After(deadline) {
+			var lines []string
+			for _, e := range got.Timeline {
+				lines = append(lines, fmt.Sprintf("%s %s %s %s", e.At.Format("15:04:05.000"), e.Actor, e.Kind, e.Note))
+			}
+			for _, e := range got.Evidence {
+				lines = append(lines, fmt.Sprintf("evidence %s firing=%v fires=%d %s", e.Rule, e.Firing, e.Fires, e.Summary))
+			}
+			t.Fatalf("ticket not resolved by monitoring in 30s; state %s:\n%s", got.State, strings.Join(lines, "\n"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	var steps []string
 	for _, e := range tk.Timeline {
 		if e.Kind == ticketing.KindRemediation {

@@ -10,7 +10,8 @@ import (
 )
 
 // reconcile runs once per device after the agent starts (and after a
-// reload), on the second
+// reload; and again at each next answered poll while a symptom is only
+// pending), on the second
 // snapshot in which the device answers (the first has no rates, so rate
 // rules cannot hold yet): alert state lives in memory, so a
 // fault that cleared while the agent was down would never send its
@@ -26,6 +27,14 @@ func (a *Agent) reconcile(device string) {
 		return
 	}
 	holding := a.engine.Holding(device)
+	again := false
+	defer func() {
+		if again {
+			a.mu.Lock()
+			a.reconciled[device] = 1 // its next answered poll reconciles again
+			a.mu.Unlock()
+		}
+	}()
 	a.mu.RLock()
 	why := a.reconcileWhy
 	a.mu.RUnlock()
@@ -38,7 +47,13 @@ func (a *Agent) reconcile(device string) {
 			continue
 		}
 		for _, ev := range t.Evidence {
-			if !ev.Firing || ev.ClearedAt != nil || holding[ev.Fingerprint] || strings.HasPrefix(ev.Rule, "inspection/") {
+			if !ev.Firing || ev.ClearedAt != nil || strings.HasPrefix(ev.Rule, "inspection/") {
+				continue
+			}
+			if firing, held := holding[ev.Fingerprint]; held {
+				// Only pending, it may never fire (a repair in between):
+				// look again at the device's next answered poll.
+				again = again || !firing
 				continue
 			}
 			dc, _ := a.deviceContext(device)

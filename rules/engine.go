@@ -873,8 +873,10 @@ func (e *Engine) Active() []Alert {
 }
 
 // Holding returns the fingerprints of a device's alerts whose condition
-// holds now, pending or firing. After a restart the agent resolves the open
-// tickets whose faults are no longer among them.
+// holds now, each with whether it is firing (false: still pending). After a
+// restart the agent resolves the open tickets whose faults are not among
+// them, and looks again later at those only pending: a pending alert may
+// never fire.
 func (e *Engine) Holding(device string) map[string]bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -885,7 +887,7 @@ func (e *Engine) Holding(device string) map[string]bool {
 	}
 	for key, st := range ds.alerts {
 		if st.active || st.out {
-			out[Fingerprint(e.rules[key.rule].Name, device, instanceName(key))] = true
+			out[Fingerprint(e.rules[key.rule].Name, device, instanceName(key))] = st.out
 		}
 	}
 	return out

@@ -581,11 +581,18 @@ func TestHolding(t *testing.T) {
 	snap := &collector.Snapshot{Device: "r1", Reachable: true, CPU: []collector.CPU{{Name: "cpu0", Percent: 99}}}
 	e.Evaluate(t0, snap, Target{Name: "r1"})
 	// cpu_high waits 2m: pending, not firing, but it holds.
-	if h := e.Holding("r1"); !h[Fingerprint("cpu_high", "r1", "cpu0")] {
-		t.Fatalf("pending cpu_high not held: %v", h)
+	if firing, held := e.Holding("r1")[Fingerprint("cpu_high", "r1", "cpu0")]; !held || firing {
+		t.Fatalf("pending cpu_high: held %v firing %v, want held and not firing", held, firing)
+	}
+	snap.CPU[0].Percent = 99
+	e.Evaluate(t0.Add(3*time.Minute), snap, Target{Name: "r1"})
+	if firing := e.Holding("r1")[Fingerprint("cpu_high", "r1", "cpu0")]; !firing {
+		t.Fatal("cpu_high after 3 minutes above: not firing")
 	}
 	snap.CPU[0].Percent = 10
-	e.Evaluate(t0.Add(time.Minute), snap, Target{Name: "r1"})
+	for i := 4; i < 12; i++ { // below the clear threshold long enough to resolve
+		e.Evaluate(t0.Add(time.Duration(i)*time.Minute), snap, Target{Name: "r1"})
+	}
 	if h := e.Holding("r1"); len(h) != 0 {
 		t.Errorf("after the condition cleared: %v", h)
 	}
