@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/nocagent/nocagent/console"
 	"github.com/nocagent/nocagent/ticketing"
 	"github.com/nocagent/nocagent/topology"
 )
@@ -96,6 +97,8 @@ func (a *Agent) handler(reg *prometheus.Registry, tickets http.Handler) http.Han
 			writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path)
 		})
 	}
+	// The web console: /, /login, /tickets/{id}.
+	console.New(a.tickets, a.tokens, console.Options{Logger: a.log, Now: a.now}).Routes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})

@@ -162,3 +162,15 @@ func roleIn(r Role, rs []Role) bool {
 	}
 	return false
 }
+
+// Allowed lists, in lifecycle order, the actions a may take on t now: what
+// a console offers as buttons. Act checks again.
+func Allowed(a Actor, t Ticket) []Action {
+	var out []Action
+	for _, act := range Actions {
+		if check(a, act, t) == nil {
+			out = append(out, act)
+		}
+	}
+	return out
+}
