@@ -3,12 +3,8 @@ package agent
 import (
 	"context"
 	"strconv"
-	"strings"
-	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/time/rate"
 
 	"github.com/nocagent/nocagent/collector"
 	"github.com/nocagent/nocagent/rules"
@@ -22,17 +18,9 @@ func (a *Agent) startTraps(ctx context.Context) error {
 		return nil
 	}
 	events := make(chan collector.TrapEvent, 1024)
-	limit := newTrapLimiter(trapRate, trapBurst)
 	tr, err := collector.ListenTraps(ctx, a.config().Agent.TrapListen, a.config(), collector.TrapOptions{
 		Logger: a.log, Now: a.now,
 		OnEvent: func(e collector.TrapEvent) {
-			// One device's storm must not fill the queue for the others:
-			// beyond its rate, its traps are counted and dropped (the
-			// poll each accepted trap asks for sees what they would say).
-			if !limit.allow(e.Device, a.now()) {
-				a.metrics.trapsLimited.Inc()
-				return
-			}
 			select {
 			case events <- e:
 			default: // the receiver must never block; a burst beyond the buffer is counted
@@ -92,10 +80,10 @@ func (a *Agent) onTrap(e collector.TrapEvent) {
 				}
 			}
 		}
-	case bgpDownTraps[strings.TrimPrefix(e.TrapOID, ".")]:
-		kind, instance = rules.EventBGPPeerDown, bgpPeer(e.Varbinds)
-	case bgpUpTraps[strings.TrimPrefix(e.TrapOID, ".")]:
-		kind, instance = rules.EventBGPPeerUp, bgpPeer(e.Varbinds)
+	case e.Kind == collector.TrapBGPDown:
+		kind, instance = rules.EventBGPPeerDown, e.BGPPeer
+	case e.Kind == collector.TrapBGPUp:
+		kind, instance = rules.EventBGPPeerUp, e.BGPPeer
 	default:
 		return // reboots and replacements are seen by the poll the trap triggers
 	}
@@ -106,31 +94,6 @@ func (a *Agent) onTrap(e collector.TrapEvent) {
 	}
 }
 
-// BGP4-MIB notifications: RFC 4273 (bgp.0.N), RFC 1657 (bgpTraps = bgp.7,
-// bgp.7.N) and an RFC 1657 SNMPv1 trap translated per RFC 3584 (bgp.7.0.N).
-var (
-	bgpUpTraps   = map[string]bool{"1.3.6.1.2.1.15.0.1": true, "1.3.6.1.2.1.15.7.1": true, "1.3.6.1.2.1.15.7.0.1": true}
-	bgpDownTraps = map[string]bool{"1.3.6.1.2.1.15.0.2": true, "1.3.6.1.2.1.15.7.2": true, "1.3.6.1.2.1.15.7.0.2": true}
-)
-
-const oidBGPPeerEntry = "1.3.6.1.2.1.15.3.1."
-
-// bgpPeer finds the peer address in a BGP notification: its varbinds are
-// bgpPeerTable columns indexed by the remote address.
-func bgpPeer(varbinds []string) string {
-	for _, vb := range varbinds {
-		oid, _, _ := strings.Cut(vb, "=")
-		rest, ok := strings.CutPrefix(strings.TrimPrefix(oid, "."), oidBGPPeerEntry)
-		if !ok {
-			continue
-		}
-		if _, addr, ok := strings.Cut(rest, "."); ok && strings.Count(addr, ".") == 3 {
-			return addr
-		}
-	}
-	return "unknown peer"
-}
-
 // trapMetrics exports the trap receiver's counters.
 type trapMetrics struct{ a *Agent }
 
@@ -139,6 +102,7 @@ var (
 	trapsUnknownDesc  = prometheus.NewDesc("nocagent_traps_unknown_source_total", "Accepted traps from no inventory device.", nil, nil)
 	trapsRejectedDesc = prometheus.NewDesc("nocagent_traps_rejected_total", "Traps with a wrong community or SNMPv3 user, key or digest.", nil, nil)
 	trapsBadDesc      = prometheus.NewDesc("nocagent_traps_malformed_total", "Datagrams on the trap port that did not decode.", nil, nil)
+	trapsLimitedDesc  = prometheus.NewDesc("nocagent_traps_rate_limited_total", "Traps dropped because their device sent more than its rate (20/s, bursts of 100).", nil, nil)
 	ruleErrorsDesc    = prometheus.NewDesc("nocagent_rule_errors_total", "Rule expressions that failed at run time, by rule.", []string{"rule"}, nil)
 )
 
@@ -147,6 +111,7 @@ func (t *trapMetrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- trapsUnknownDesc
 	ch <- trapsRejectedDesc
 	ch <- trapsBadDesc
+	ch <- trapsLimitedDesc
 	ch <- ruleErrorsDesc
 }
 
@@ -165,6 +130,7 @@ func (t *trapMetrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(trapsUnknownDesc, prometheus.CounterValue, float64(st.UnknownSource))
 	ch <- prometheus.MustNewConstMetric(trapsRejectedDesc, prometheus.CounterValue, float64(st.Rejected))
 	ch <- prometheus.MustNewConstMetric(trapsBadDesc, prometheus.CounterValue, float64(st.Malformed))
+	ch <- prometheus.MustNewConstMetric(trapsLimitedDesc, prometheus.CounterValue, float64(st.RateLimited))
 }
 
 // trapReceiver is the running trap receiver, nil before Run starts it or
@@ -173,35 +139,4 @@ func (a *Agent) trapReceiver() *collector.TrapReceiver {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	return a.traps
-}
-
-// Per-device trap rate: a port flapping every second stays well inside;
-// a storm of thousands is cut to this.
-const (
-	trapRate  = rate.Limit(20) // per second, per device
-	trapBurst = 100
-)
-
-// trapLimiter is a token bucket per sending device ("" for traps from no
-// inventory device, which share one).
-type trapLimiter struct {
-	mu     sync.Mutex
-	rate   rate.Limit
-	burst  int
-	byName map[string]*rate.Limiter
-}
-
-func newTrapLimiter(r rate.Limit, burst int) *trapLimiter {
-	return &trapLimiter{rate: r, burst: burst, byName: map[string]*rate.Limiter{}}
-}
-
-func (l *trapLimiter) allow(device string, now time.Time) bool {
-	l.mu.Lock()
-	lim := l.byName[device]
-	if lim == nil {
-		lim = rate.NewLimiter(l.rate, l.burst)
-		l.byName[device] = lim
-	}
-	l.mu.Unlock()
-	return lim.AllowN(now, 1)
 }

@@ -193,8 +193,8 @@ func TestBGPTraps(t *testing.T) {
 		return d.Reachable
 	})
 	peer := []string{".1.3.6.1.2.1.15.3.1.14.192.0.2.9=0x", ".1.3.6.1.2.1.15.3.1.2.192.0.2.9=1"}
-	h.agent.onTrap(collector.TrapEvent{Time: time.Now(), Source: "127.0.0.1", Device: "globex-edge-1", Kind: collector.TrapVendor,
-		TrapOID: ".1.3.6.1.2.1.15.0.2", Varbinds: peer})
+	h.agent.onTrap(collector.Classify(collector.TrapEvent{Time: time.Now(), Source: "127.0.0.1", Device: "globex-edge-1", Kind: collector.TrapVendor,
+		TrapOID: ".1.3.6.1.2.1.15.0.2", Varbinds: peer}))
 	var tk ticketing.Ticket
 	h.eventually(5*time.Second, "BGP ticket", func() bool {
 		got := h.tickets("device=globex-edge-1")
@@ -207,8 +207,8 @@ func TestBGPTraps(t *testing.T) {
 	if tk.Category != "link" || len(tk.Evidence) == 0 || tk.Evidence[0].Instance != "192.0.2.9" || tk.Evidence[0].Rule != "bgp_peer_down_trap" {
 		t.Errorf("BGP ticket = %+v", tk)
 	}
-	h.agent.onTrap(collector.TrapEvent{Time: time.Now(), Source: "127.0.0.1", Device: "globex-edge-1", Kind: collector.TrapVendor,
-		TrapOID: ".1.3.6.1.2.1.15.7.0.1", Varbinds: peer})
+	h.agent.onTrap(collector.Classify(collector.TrapEvent{Time: time.Now(), Source: "127.0.0.1", Device: "globex-edge-1", Kind: collector.TrapVendor,
+		TrapOID: ".1.3.6.1.2.1.15.7.0.1", Varbinds: peer}))
 	h.eventually(5*time.Second, "BGP ticket resolved", func() bool {
 		var got ticketing.Ticket
 		h.get("/api/v1/tickets/"+tk.ID, &got)

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/nocagent/nocagent/rules"
@@ -45,10 +44,8 @@ func toBody(m rules.Maintenance, now time.Time) MaintenanceWindow {
 // staff authenticates a request and requires an engineer, manager or admin:
 // maintenance windows silence tickets for every customer they match.
 func (a *Agent) staff(w http.ResponseWriter, r *http.Request) (ticketing.Actor, bool) {
-	actor, ok := a.tokens.Authenticate(r)
+	actor, ok := a.reader(w, r)
 	if !ok {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="nocagent"`)
-		writeError(w, http.StatusUnauthorized, "unauthorized", "a valid bearer token is required")
 		return actor, false
 	}
 	switch actor.Role {
@@ -85,7 +82,7 @@ func (a *Agent) maintenanceRoutes(mux *http.ServeMux) {
 		}
 		m, err := b.window()
 		if err == nil {
-			err = checkWindow(m, actor, a.now())
+			err = m.CheckRequested(a.now(), actor.Role == ticketing.RoleManager || actor.Role == ticketing.RoleAdmin)
 		}
 		if err != nil {
 			writeError(w, http.StatusBadRequest, "invalid", err.Error())
@@ -188,34 +185,6 @@ func (a *Agent) loadMaintenance(ctx context.Context) error {
 		if err != nil {
 			a.log.Error("stored maintenance window not in force", "id", r.ID, "err", err)
 		}
-	}
-	return nil
-}
-
-// Bounds of a window made through the API: silencing monitoring is a
-// decision someone answers for, for a stated reason and a bounded time.
-const (
-	maxWindow         = 7 * 24 * time.Hour  // one-off window length
-	maxWindowAhead    = 90 * 24 * time.Hour // how far ahead a one-off window may end
-	maxRecurring      = 24 * time.Hour      // a recurring window's duration
-	maxReasonLen      = 500
-	everythingNeedsMg = "a window over everything needs a manager"
-)
-
-func checkWindow(m rules.Maintenance, actor ticketing.Actor, now time.Time) error {
-	switch {
-	case len(strings.TrimSpace(m.Reason)) == 0:
-		return errors.New("reason: required (the change or work the window is for)")
-	case len(m.Reason) > maxReasonLen:
-		return fmt.Errorf("reason: at most %d characters", maxReasonLen)
-	case m.Schedule == "" && m.End.Sub(m.Start) > maxWindow:
-		return fmt.Errorf("end: a one-off window lasts at most %s; this one %s", maxWindow, m.End.Sub(m.Start))
-	case m.Schedule == "" && m.End.After(now.Add(maxWindowAhead)):
-		return fmt.Errorf("end: %s is more than %s ahead", m.End.Format(time.RFC3339), maxWindowAhead)
-	case m.Schedule != "" && m.Duration > maxRecurring:
-		return fmt.Errorf("duration: a recurring window lasts at most %s each time", maxRecurring)
-	case m.Everything && actor.Role != ticketing.RoleManager && actor.Role != ticketing.RoleAdmin:
-		return errors.New("everything: " + everythingNeedsMg)
 	}
 	return nil
 }

@@ -19,7 +19,6 @@ type selfMetrics struct {
 	pollDuration prometheus.Histogram
 	ruleEval     prometheus.Histogram
 	trapsDropped prometheus.Counter
-	trapsLimited prometheus.Counter
 	snmpErrors   *prometheus.CounterVec
 	// As Prometheus reports its own reloads: 1 when the last reload (or
 	// the start) succeeded, and when the last success was.
@@ -44,9 +43,6 @@ func newSelfMetrics() *selfMetrics {
 		}, []string{"kind"}),
 		trapsDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "nocagent_traps_dropped_total", Help: "Traps accepted but dropped because the event queue was full.",
-		}),
-		trapsLimited: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "nocagent_traps_rate_limited_total", Help: "Traps dropped because their device sent more than its rate (20/s, bursts of 100).",
 		}),
 		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "nocagent_config_last_reload_successful", Help: "1 if the last configuration reload (SIGHUP) or the start succeeded, 0 if it was refused.",
@@ -86,7 +82,6 @@ func (m *selfMetrics) Describe(ch chan<- *prometheus.Desc) {
 	m.pollDuration.Describe(ch)
 	m.ruleEval.Describe(ch)
 	m.trapsDropped.Describe(ch)
-	m.trapsLimited.Describe(ch)
 	m.snmpErrors.Describe(ch)
 	m.reloadOK.Describe(ch)
 	m.reloadAt.Describe(ch)
@@ -97,7 +92,6 @@ func (m *selfMetrics) Collect(ch chan<- prometheus.Metric) {
 	m.pollDuration.Collect(ch)
 	m.ruleEval.Collect(ch)
 	m.trapsDropped.Collect(ch)
-	m.trapsLimited.Collect(ch)
 	m.snmpErrors.Collect(ch)
 	m.reloadOK.Collect(ch)
 	m.reloadAt.Collect(ch)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gosnmp/gosnmp"
 	"github.com/nocagent/nocagent/inventory"
+	"golang.org/x/time/rate"
 )
 
 // Trap kinds. Generic traps (RFC 3418 / RFC 1215) have their own kind;
@@ -27,6 +28,10 @@ const (
 	TrapAuthFailure     = "authenticationFailure"
 	TrapEGPNeighborLoss = "egpNeighborLoss"
 	TrapVendor          = "vendor"
+	// BGP4-MIB's bgpBackwardTransition and bgpEstablished, with the peer in
+	// TrapEvent.BGPPeer.
+	TrapBGPDown = "bgpBackwardTransition"
+	TrapBGPUp   = "bgpEstablished"
 )
 
 // genericTraps is indexed by the v1 generic-trap number and by the last
@@ -66,6 +71,8 @@ type TrapEvent struct {
 	Enterprise string `json:"enterprise,omitempty"`
 	// IfIndex is the interface of a linkUp/linkDown, 0 when not given.
 	IfIndex int `json:"if_index,omitempty"`
+	// BGPPeer is the peer address of a BGP notification.
+	BGPPeer string `json:"bgp_peer,omitempty"`
 	// Varbinds are "oid=value", without sysUpTime and snmpTrapOID, at most
 	// 16, values cut at 128 characters.
 	Varbinds []string `json:"varbinds"`
@@ -86,6 +93,9 @@ type TrapStats struct {
 	Malformed uint64
 	// InformsAcked counts responses sent to informs.
 	InformsAcked uint64
+	// RateLimited counts accepted traps dropped because their device sent
+	// more than TrapOptions allow.
+	RateLimited uint64
 }
 
 // TrapOptions configure a TrapReceiver.
@@ -98,6 +108,12 @@ type TrapOptions struct {
 	EngineID string
 	Logger   *slog.Logger
 	Now      func() time.Time // nil = time.Now
+	// PerDevice and Burst bound the traps handed to OnEvent per sending
+	// device (token bucket; traps from no inventory device share one), so
+	// that one device's storm cannot crowd out the others'. Zero: 20/s,
+	// bursts of 100.
+	PerDevice rate.Limit
+	Burst     int
 }
 
 // TrapReceiver receives SNMP traps and informs on one UDP socket.
@@ -119,7 +135,8 @@ type TrapReceiver struct {
 	mu       sync.Mutex
 	received map[string]uint64
 	unknown, rejected, malformed, acked,
-	unknownEngine uint64
+	unknownEngine, limited uint64
+	limits map[string]*rate.Limiter // by device, under mu
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -137,7 +154,11 @@ type trapIndex struct {
 // accepts traps from the communities and SNMPv3 users of cfg's
 // credentials. Call Serve to handle them.
 func ListenTraps(ctx context.Context, addr string, cfg *inventory.Config, opts TrapOptions) (*TrapReceiver, error) {
-	r := &TrapReceiver{opts: opts, log: opts.Logger, now: opts.Now, engineID: opts.EngineID, received: map[string]uint64{}, done: make(chan struct{})}
+	if opts.PerDevice <= 0 {
+		opts.PerDevice, opts.Burst = 20, 100
+	}
+	r := &TrapReceiver{opts: opts, log: opts.Logger, now: opts.Now, engineID: opts.EngineID, received: map[string]uint64{},
+		limits: map[string]*rate.Limiter{}, done: make(chan struct{})}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -315,12 +336,16 @@ func (r *TrapReceiver) process(msg []byte, from netip.AddrPort) {
 	if ev.Device == "" {
 		r.unknown++
 	}
+	allowed := r.allowLocked(ev.Device, ev.Time)
+	if !allowed {
+		r.limited++
+	}
 	r.mu.Unlock()
 	if pkt.PDUType == gosnmp.InformRequest {
 		r.ack(pkt, from)
 	}
 	r.log.Debug("trap received", "source", ev.Source, "device", ev.Device, "kind", ev.Kind, "trap_oid", ev.TrapOID)
-	if r.opts.OnEvent != nil {
+	if allowed && r.opts.OnEvent != nil {
 		r.opts.OnEvent(ev)
 	}
 }
@@ -390,11 +415,21 @@ func (r *TrapReceiver) Stats() TrapStats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := TrapStats{Received: make(map[string]uint64, len(r.received)), UnknownSource: r.unknown,
-		Rejected: r.rejected, Malformed: r.malformed, InformsAcked: r.acked}
+		Rejected: r.rejected, Malformed: r.malformed, InformsAcked: r.acked, RateLimited: r.limited}
 	for k, v := range r.received {
 		s.Received[k] = v
 	}
 	return s
+}
+
+// allowLocked takes one token from device's bucket; r.mu is held.
+func (r *TrapReceiver) allowLocked(device string, at time.Time) bool {
+	lim := r.limits[device]
+	if lim == nil {
+		lim = rate.NewLimiter(r.opts.PerDevice, r.opts.Burst)
+		r.limits[device] = lim
+	}
+	return lim.AllowN(at, 1)
 }
 
 // peekSNMPVersion reads the version of an SNMP message without decoding
@@ -483,7 +518,44 @@ func decodeTrap(pkt *gosnmp.SnmpPacket, src netip.Addr, byAddr map[netip.Addr]st
 			ev.Varbinds = append(ev.Varbinds, strings.TrimPrefix(name, ".")+"="+trapValue(v))
 		}
 	}
+	return Classify(ev)
+}
+
+// Classify names what a decoded trap means beyond its generic kind: BGP4-
+// MIB peer transitions, with the peer's address.
+func Classify(ev TrapEvent) TrapEvent {
+	switch oid := strings.TrimPrefix(ev.TrapOID, "."); {
+	case bgpDownTraps[oid]:
+		ev.Kind, ev.BGPPeer = TrapBGPDown, bgpPeer(ev.Varbinds)
+	case bgpUpTraps[oid]:
+		ev.Kind, ev.BGPPeer = TrapBGPUp, bgpPeer(ev.Varbinds)
+	}
 	return ev
+}
+
+// BGP4-MIB notifications: RFC 4273 (bgp.0.N), RFC 1657 (bgpTraps = bgp.7,
+// bgp.7.N) and an RFC 1657 SNMPv1 trap translated per RFC 3584 (bgp.7.0.N).
+var (
+	bgpUpTraps   = map[string]bool{"1.3.6.1.2.1.15.0.1": true, "1.3.6.1.2.1.15.7.1": true, "1.3.6.1.2.1.15.7.0.1": true}
+	bgpDownTraps = map[string]bool{"1.3.6.1.2.1.15.0.2": true, "1.3.6.1.2.1.15.7.2": true, "1.3.6.1.2.1.15.7.0.2": true}
+)
+
+const oidBGPPeerEntry = "1.3.6.1.2.1.15.3.1."
+
+// bgpPeer finds the peer address in a BGP notification: its varbinds are
+// bgpPeerTable columns indexed by the remote address.
+func bgpPeer(varbinds []string) string {
+	for _, vb := range varbinds {
+		oid, _, _ := strings.Cut(vb, "=")
+		rest, ok := strings.CutPrefix(strings.TrimPrefix(oid, "."), oidBGPPeerEntry)
+		if !ok {
+			continue
+		}
+		if _, addr, ok := strings.Cut(rest, "."); ok && strings.Count(addr, ".") == 3 {
+			return addr
+		}
+	}
+	return "unknown peer"
 }
 
 // trapEnterprise derives the enterprise of a v2 trap OID, reversing RFC

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -162,4 +163,35 @@ func (e *Engine) maintenanceFor(now time.Time, t Target) string {
 		}
 	}
 	return ""
+}
+
+// Bounds of a window a person asks for (through the API): silencing
+// monitoring is a decision someone answers for, for a stated reason and a
+// bounded time.
+const (
+	MaxWindow      = 7 * 24 * time.Hour  // a one-off window's length
+	MaxWindowAhead = 90 * 24 * time.Hour // how far ahead a one-off window may end
+	MaxRecurring   = 24 * time.Hour      // a recurring window's duration
+	MaxReasonLen   = 500
+)
+
+// CheckRequested refuses a window a person asks for beyond the bounds:
+// no reason, too long, too far ahead, or over everything without a
+// manager's say (byManager).
+func (m Maintenance) CheckRequested(now time.Time, byManager bool) error {
+	switch {
+	case len(strings.TrimSpace(m.Reason)) == 0:
+		return errors.New("reason: required (the change or work the window is for)")
+	case len(m.Reason) > MaxReasonLen:
+		return fmt.Errorf("reason: at most %d characters", MaxReasonLen)
+	case m.Schedule == "" && m.End.Sub(m.Start) > MaxWindow:
+		return fmt.Errorf("end: a one-off window lasts at most %s; this one %s", MaxWindow, m.End.Sub(m.Start))
+	case m.Schedule == "" && m.End.After(now.Add(MaxWindowAhead)):
+		return fmt.Errorf("end: %s is more than %s ahead", m.End.Format(time.RFC3339), MaxWindowAhead)
+	case m.Schedule != "" && m.Duration > MaxRecurring:
+		return fmt.Errorf("duration: a recurring window lasts at most %s each time", MaxRecurring)
+	case m.Everything && !byManager:
+		return errors.New("everything: a window over everything needs a manager")
+	}
+	return nil
 }
